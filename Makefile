@@ -1,0 +1,48 @@
+# authhooks: `make dev` runs the whole service locally; `make test` runs every check and test.
+# Both install what they need first. The Python version is the template's Lambda runtime (one place).
+
+PYTHON_VERSION := $(shell sed -n 's/^ *Runtime: python\([0-9.]*\) *$$/\1/p' template.yaml | head -n 1)
+PYTHON ?= python$(PYTHON_VERSION)
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install browser dev test lint build invoke bench audit clean
+
+$(BIN)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+# Debian's Chromium for the landing-page browser tests (no browser download: the network is closed).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+dev: install
+	$(BIN)/python -m local
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint
+
+build: install
+	$(BIN)/sam build
+
+test: install browser lint build
+	AUTHHOOKS_ARTIFACT=build $(BIN)/python -m pytest
+
+# make invoke FN=LoudVoiceSessionFunction EVENT=events/loudvoice_start_session.json
+invoke: install
+	$(BIN)/python -m local.invoke $(FN) $(EVENT)
+
+bench: install build
+	AUTHHOOKS_ARTIFACT=build $(BIN)/python -m bench
+
+clean:
+	rm -rf .aws-sam $(VENV) .pytest_cache .ruff_cache

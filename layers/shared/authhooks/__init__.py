@@ -1,0 +1,1 @@
+"""authhooks: the shared layer of the auth-hook functions (lands at /opt/python/authhooks)."""

@@ -1,0 +1,1 @@
+"""Vendor clients: wire format <-> typed results, nothing else (no DynamoDB, no routes)."""

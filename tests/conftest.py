@@ -1,0 +1,193 @@
+"""Shared fixtures: moto (in process), the vendor sandboxes on loopback, and handlers loaded like Lambda loads them."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from local import config, runtime, template
+
+# Before anything builds a boto3 client: fake credentials, and no endpoint left over from a shell.
+os.environ.update(config.FAKE_AWS_ENV)
+for _name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL") or n == "AWS_PROFILE"]:
+    del os.environ[_name]
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "authhooks")
+
+ARTIFACT = runtime.artifact_kind()
+_code, _layer = runtime.paths(next(iter(template.functions(template.cached()).values())), ARTIFACT)
+runtime.put_first_on_path(_layer)
+
+# Short vendor timeouts so the timeout faults cost little wall time.
+TEST_OVERRIDES = {"VendorReadTimeout": "1", "VendorConnectTimeout": "1", "LiveVoxLoginWaitSeconds": "4",
+                  "LiveVoxLeaseSeconds": "2"}
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Any]:
+    from local.sandbox.server import SandboxServer
+
+    server = SandboxServer(host="127.0.0.1", port=0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox_url(sandbox: Any) -> str:
+    import requests
+
+    requests.post(f"{sandbox.url}/_sandbox/reset", timeout=5).raise_for_status()
+    return sandbox.url
+
+
+def sandbox_calls(url: str) -> dict[str, int]:
+    import requests
+
+    return requests.get(f"{url}/_sandbox/calls", timeout=5).json()
+
+
+@pytest.fixture
+def aws() -> Iterator[Any]:
+    """A fresh moto backend (in process) with the template's table and the vendor secrets seeded."""
+    import boto3
+    from moto import mock_aws
+
+    from local import aws as provision
+
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=config.REGION)
+        secretsmanager = boto3.client("secretsmanager", region_name=config.REGION)
+        provision.create_table(dynamodb)
+        provision.seed_secrets(secretsmanager)
+        yield AwsBackend(dynamodb, secretsmanager)
+
+
+@dataclass
+class AwsBackend:
+    dynamodb: Any
+    secretsmanager: Any
+
+    def items(self) -> list[dict[str, Any]]:
+        """Every item in the table, expired or not (what DynamoDB still holds)."""
+        return self.dynamodb.scan(TableName=config.TABLE_NAME)["Items"]
+
+
+class Clock:
+    """A clock the test moves; starts at the real time."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    event: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+
+
+class Api:
+    """Calls the functions in process through real payload 2.0 events, routed from template.yaml."""
+
+    def __init__(self) -> None:
+        self.functions = template.functions(template.cached())
+        self.routes = [r for fn in self.functions.values() for r in fn.routes]
+        self.clock = Clock()
+
+    def handler(self, logical_id: str) -> Any:
+        return runtime.load_handler(self.functions[logical_id], ARTIFACT)
+
+    def request(self, method: str, path: str, *, json: Any = None, body: bytes | str | None = None,
+                headers: dict[str, str] | None = None, query: dict[str, str] | str | None = None) -> Reply:
+        from local import events
+
+        headers = dict(headers or {})
+        if json is not None:
+            body = jsonlib.dumps(json)
+            headers.setdefault("Content-Type", "application/json")
+        raw_query = query if isinstance(query, str) else urlencode(query or {})
+        match = events.match_route(self.routes, method, path)
+        assert match, f"no route in template.yaml for {method} {path}"
+        route, params = match
+        event = events.http_api_event(
+            method, path, raw_query=raw_query, headers=headers, body=body,
+            route_key=events.route_key(route.method, route.path), path_parameters=params, iam=not route.public,
+        )
+        context = runtime.LambdaContext(function_name=route.function)
+        result = self.handler(route.function)(event, context)
+        status, header_list, raw = events.http_response(result)
+        return Reply(status, dict(header_list), raw, event)
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Reply:
+        return self.request("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> Reply:
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Reply:
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def api(aws: AwsBackend, sandbox_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """Every function's environment from the template (pointed at moto and the sandbox), a test clock."""
+    for env in config.function_environments(sandbox_url, TEST_OVERRIDES).values():
+        for key, value in env.items():
+            if key != "POWERTOOLS_SERVICE_NAME":
+                monkeypatch.setenv(key, value)
+    from authhooks import settings, store
+
+    settings.reset()
+    store.token_store.cache_clear()
+    client = Api()
+    store.token_store().clock = client.clock
+    yield client
+    settings.reset()
+    store.token_store.cache_clear()
+
+
+@pytest.fixture
+def log_lines() -> Iterator[list[str]]:
+    """Every line the functions log during the test, rendered by the same (redacting) formatter as in Lambda."""
+    import logging
+
+    from authhooks.telemetry import logger
+
+    lines: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Capture()
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)
