@@ -155,9 +155,7 @@ class Api:
         return self.request("DELETE", path, **kw)
 
 
-@pytest.fixture
-def api(aws: AwsBackend, sandbox_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    """Every function's environment from the template (pointed at moto and the sandbox), a test clock."""
+def _api(sandbox_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     for env in config.function_environments(sandbox_url, TEST_OVERRIDES).values():
         for key, value in env.items():
             if key != "POWERTOOLS_SERVICE_NAME":
@@ -171,6 +169,47 @@ def api(aws: AwsBackend, sandbox_url: str, monkeypatch: pytest.MonkeyPatch) -> I
     yield client
     settings.reset()
     store.token_store.cache_clear()
+
+
+@pytest.fixture
+def api(aws: AwsBackend, sandbox_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """The functions in process, each with its template environment, against moto in process and the sandbox."""
+    yield from _api(sandbox_url, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's HTTP server on a loopback port: real DynamoDB requests over sockets."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_server(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsBackend]:
+    """A reset moto server with the template's table and the vendor secrets; boto3 pointed at it."""
+    import boto3
+    import requests
+
+    from local import aws as provision
+
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    dynamodb = boto3.client("dynamodb", region_name=config.REGION)
+    secretsmanager = boto3.client("secretsmanager", region_name=config.REGION)
+    provision.create_table(dynamodb)
+    provision.seed_secrets(secretsmanager)
+    yield AwsBackend(dynamodb, secretsmanager)
+
+
+@pytest.fixture
+def api_server(aws_server: AwsBackend, sandbox_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """Like ``api``, but DynamoDB and Secrets Manager are moto's HTTP server."""
+    yield from _api(sandbox_url, monkeypatch)
 
 
 @pytest.fixture
