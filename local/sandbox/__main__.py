@@ -1,0 +1,7 @@
+"""`python -m local.sandbox [--port N]`: the vendor sandboxes in the foreground."""
+
+import sys
+
+from local.sandbox.server import main
+
+sys.exit(main())

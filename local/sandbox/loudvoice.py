@@ -1,0 +1,352 @@
+"""OneAll LoudVoice sandbox: author sessions for the comment widget, VENDORS.md section 2."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from local.sandbox.core import Clock, Request, Response, Route, Service, VendorError
+
+PUBLIC_KEY = "sandbox-public-key"
+PRIVATE_KEY = "sandbox-private-key"
+DEFAULT_EXPIRES_IN = 1209600
+AUTHOR_FIELDS = ("name", "email", "description", "picture_url", "website_url")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_FILTER = re.compile(r"author_token:eq:(?P<token>[^,]+)")
+
+
+@dataclass
+class Author:
+    """A LoudVoice author: someone who can comment."""
+
+    author_token: str
+    date_creation: datetime
+    author_reference: str | None = None
+    identity_token: str | None = None
+    name: str | None = None
+    email: str | None = None
+    description: str | None = None
+    picture_url: str | None = None
+    website_url: str | None = None
+    num_comments: int = 0
+    date_last_comment: datetime | None = None
+    date_last_update: datetime | None = None
+
+
+@dataclass
+class AuthorSession:
+    """A session token the widget uses to act as `author`."""
+
+    author_session_token: str
+    author: Author
+    date_creation: datetime
+    date_expiration: datetime
+    expires_in: int
+    date_last_update: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuthorSpec:
+    """Which author a session is for (exactly one key set) and the metadata given for it."""
+
+    author_reference: str | None = None
+    identity_token: str | None = None
+    author_token: str | None = None
+    allow_create_new: bool = True
+    fields: Mapping[str, str | None] = field(default_factory=dict)
+
+
+def lv_error(status: int, info: str) -> VendorError:
+    """A LoudVoice refusal."""
+    return VendorError(status, info)
+
+
+class LoudVoiceBackend:
+    """Authors, identity tokens minted for Social Login users, and author sessions."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every author, identity and session."""
+        self._authors: dict[str, Author] = {}
+        self._by_reference: dict[str, str] = {}
+        self._identities: dict[str, str | None] = {}  # identity token -> author token once used
+        self._sessions: dict[str, AuthorSession] = {}
+
+    def check_keys(self, public_key: str | None, private_key: str | None) -> None:
+        """Refuse anything but the site's key pair."""
+        ok = hmac.compare_digest((public_key or "").encode(), PUBLIC_KEY.encode())
+        ok &= hmac.compare_digest((private_key or "").encode(), PRIVATE_KEY.encode())
+        if not ok:
+            raise lv_error(401, "Authentication failed: invalid public or private key")
+
+    def mint_identity(self) -> str:
+        """A Social Login identity token that can start a session."""
+        token = str(uuid.uuid4())
+        self._identities[token] = None
+        return token
+
+    def start_session(self, spec: AuthorSpec, expires_in: int = DEFAULT_EXPIRES_IN) -> tuple[AuthorSession, bool]:
+        """A new session for the author `spec` names; True when the author was created for it."""
+        if expires_in <= 0:
+            raise lv_error(400, "session.expires_in must be a positive number of seconds")
+        _check_fields(spec.fields)
+        now = self.now()
+        author, created = self._resolve(spec, now)
+        if not created:
+            changed = {k: v for k, v in spec.fields.items() if v is not None and getattr(author, k) != v}
+            for key, value in changed.items():
+                setattr(author, key, value)
+            if changed:
+                author.date_last_update = now
+        session = AuthorSession(str(uuid.uuid4()), author, now, now + timedelta(seconds=expires_in), expires_in)
+        self._sessions[session.author_session_token] = session
+        return session, created
+
+    def _resolve(self, spec: AuthorSpec, now: datetime) -> tuple[Author, bool]:
+        if spec.author_token is not None:
+            author = self._authors.get(spec.author_token)
+            if author is None:
+                raise lv_error(404, "No author found for the given author_token")
+            return author, False
+        if spec.identity_token is not None:
+            if spec.identity_token not in self._identities:
+                raise lv_error(404, "No identity found for the given identity_token")
+            known = self._identities[spec.identity_token]
+            if known is not None:
+                return self._authors[known], False
+            author = self._create(spec, now, name=f"Social Login user {spec.identity_token[:8]}")
+            author.identity_token = spec.identity_token
+            self._identities[spec.identity_token] = author.author_token
+            return author, True
+        reference = spec.author_reference or ""
+        known = self._by_reference.get(reference)
+        if known is not None:
+            return self._authors[known], False
+        if not spec.allow_create_new:
+            raise lv_error(404, "No author found for the given author_reference and allow_create_new is false")
+        if not spec.fields.get("name"):
+            raise lv_error(400, "author.name is required to create a new author")
+        author = self._create(spec, now)
+        author.author_reference = reference
+        self._by_reference[reference] = author.author_token
+        return author, True
+
+    def _create(self, spec: AuthorSpec, now: datetime, name: str | None = None) -> Author:
+        author = Author(str(uuid.uuid4()), now, name=name)
+        for key, value in spec.fields.items():
+            if value is not None:
+                setattr(author, key, value)
+        self._authors[author.author_token] = author
+        return author
+
+    def delete_session(self, token: str) -> None:
+        """End a session; unknown or expired ones are not found."""
+        session = self._live_session(token)
+        if session is None:
+            raise lv_error(404, "No author session found for the given token")
+        del self._sessions[token]
+
+    def list_sessions(self, author_token: str | None = None) -> list[AuthorSession]:
+        """Live sessions, newest first, optionally of one author."""
+        now = self.now()
+        live = [s for s in self._sessions.values() if s.date_expiration > now]
+        if author_token is not None:
+            live = [s for s in live if s.author.author_token == author_token]
+        return sorted(live, key=lambda s: s.date_creation, reverse=True)
+
+    def session(self, token: str) -> AuthorSession | None:
+        """A live session by token."""
+        return self._live_session(token)
+
+    def _live_session(self, token: str) -> AuthorSession | None:
+        session = self._sessions.get(token)
+        if session is not None and session.date_expiration <= self.now():
+            del self._sessions[token]  # LoudVoice drops sessions by itself once they expire
+            return None
+        return session
+
+    def now(self) -> datetime:
+        """The backend's current time, to the second."""
+        return self._clock().replace(microsecond=0)
+
+
+def _check_fields(fields: Mapping[str, str | None]) -> None:
+    email = fields.get("email")
+    if email is not None and not _EMAIL.fullmatch(email):
+        raise lv_error(400, "author.email is not a valid email address")
+    for key in ("picture_url", "website_url"):
+        value = fields.get(key)
+        if value is None:
+            continue
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise lv_error(400, f"author.{key} must be an absolute http(s) URL")
+
+
+def rfc2822(moment: datetime | None) -> str | None:
+    """`Mon, 26 Mar 2018 17:33:12 +0000`, or None."""
+    return None if moment is None else format_datetime(moment.replace(microsecond=0))
+
+
+class LoudVoiceWire(Service):
+    """Parses OneAll requests (Basic auth, JSON envelope) and renders the `response` envelope."""
+
+    name = "loudvoice"
+
+    def __init__(self, backend: LoudVoiceBackend) -> None:
+        self.backend = backend
+
+    def routes(self) -> Sequence[Route]:
+        sessions = r"/loudvoice/authors/sessions\.json"
+        return (
+            Route("PUT", sessions, "session_start", self.session_start),
+            Route("GET", sessions, "session_list", self.session_list),
+            Route(
+                "DELETE",
+                r"/loudvoice/authors/sessions/(?P<token>[^/]+)\.json",
+                "session_delete",
+                self.session_delete,
+            ),
+        )
+
+    def session_start(self, request: Request, match: re.Match[str]) -> Response:
+        """`PUT /loudvoice/authors/sessions.json`."""
+        self._authenticate(request)
+        spec, expires_in = _parse_session_start(request)
+        session, created = self.backend.start_session(spec, expires_in)
+        status = 201 if created else 200
+        info = "A new author has been created and the session started" if created else "The session has been started"
+        result = {"data": {"author_session": _session_json(session)}}
+        return Response.json(status, self._envelope(request, status, "success", info, result))
+
+    def session_list(self, request: Request, match: re.Match[str]) -> Response:
+        """`GET /loudvoice/authors/sessions.json[?filters=author_token:eq:<uuid>]`."""
+        self._authenticate(request)
+        filters = request.query_value("filters")
+        author_token = None
+        if filters:
+            found = _FILTER.fullmatch(filters)
+            if found is None:
+                raise lv_error(400, "Unsupported filters; use author_token:eq:<author_token>")
+            author_token = found["token"]
+        entries = [_session_json(s) for s in self.backend.list_sessions(author_token)]
+        pagination = {
+            "current_page": 1,
+            "total_pages": 1,
+            "entries_per_page": 250,
+            "total_entries": len(entries),
+            "order": ["date_creation:desc"],
+        }
+        result = {"data": {"author_sessions": {"pagination": pagination, "entries": entries[:250]}}}
+        return Response.json(200, self._envelope(request, 200, "success", "Author sessions listed", result))
+
+    def session_delete(self, request: Request, match: re.Match[str]) -> Response:
+        """`DELETE /loudvoice/authors/sessions/<token>.json?confirm_deletion=true`."""
+        self._authenticate(request)
+        if request.query_value("confirm_deletion") != "true":
+            raise lv_error(400, "Please add confirm_deletion=true to confirm the deletion")
+        self.backend.delete_session(match["token"])
+        return Response.json(200, self._envelope(request, 200, "success", "The author session has been deleted"))
+
+    def render_error(self, error: VendorError, request: Request) -> Response:
+        return Response.json(error.status, self._envelope(request, error.status, "error", error.message), error.headers)
+
+    def _envelope(
+        self, request: Request, status: int, flag: str, info: str, result: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        envelope: dict[str, Any] = {
+            "request": {
+                "date": rfc2822(self.backend.now()),
+                "resource": request.path,
+                "status": {"flag": flag, "code": status, "info": info},
+            }
+        }
+        if result is not None:
+            envelope["result"] = result
+        return {"response": envelope}
+
+    def _authenticate(self, request: Request) -> None:
+        public_key = private_key = None
+        scheme, _, encoded = (request.header("Authorization") or "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                public_key, _, private_key = base64.b64decode(encoded, validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                public_key = private_key = None
+        self.backend.check_keys(public_key, private_key)
+
+
+def _parse_session_start(request: Request) -> tuple[AuthorSpec, int]:
+    """The `{"request": {"author_session": {"author": ..., "session": ...}}}` body, type-checked."""
+    try:
+        body = request.json()
+    except ValueError as exc:
+        raise lv_error(400, "The request body is not valid JSON") from exc
+    author_session = _object(_object(body, "body").get("request"), "request").get("author_session")
+    author_session = _object(author_session, "request.author_session")
+    author = _object(author_session.get("author"), "request.author_session.author")
+    session = _object(author_session.get("session", {}), "request.author_session.session")
+    expires_in = session.get("expires_in", DEFAULT_EXPIRES_IN)
+    if not isinstance(expires_in, int) or isinstance(expires_in, bool):
+        raise lv_error(400, "request.author_session.session.expires_in must be an integer")
+
+    keys = [k for k in ("author_reference", "identity_token", "author_token") if author.get(k) is not None]
+    if len(keys) != 1:
+        raise lv_error(400, "author needs exactly one of author_reference, identity_token, author_token")
+    if author[keys[0]] == "":
+        raise lv_error(400, f"author.{keys[0]} must not be empty")
+    allow_create_new = author.get("allow_create_new", True)
+    if not isinstance(allow_create_new, bool):
+        raise lv_error(400, "author.allow_create_new must be a boolean")
+    for key in (*keys, *AUTHOR_FIELDS):
+        value = author.get(key)
+        if value is not None and not isinstance(value, str):
+            raise lv_error(400, f"author.{key} must be a string")
+    fields = {k: author[k] for k in AUTHOR_FIELDS if k in author}
+    spec = AuthorSpec(**{keys[0]: author[keys[0]]}, allow_create_new=allow_create_new, fields=fields)
+    return spec, expires_in
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise lv_error(400, f"{where} must be a JSON object")
+    return value
+
+
+def _author_json(author: Author) -> dict[str, Any]:
+    return {
+        "author_token": author.author_token,
+        "author_reference": author.author_reference,
+        "name": author.name,
+        "email": author.email,
+        "description": author.description,
+        "picture_url": author.picture_url,
+        "website_url": author.website_url,
+        "num_comments": author.num_comments,
+        "date_last_comment": rfc2822(author.date_last_comment),
+        "date_creation": rfc2822(author.date_creation),
+        "date_last_update": rfc2822(author.date_last_update),
+    }
+
+
+def _session_json(session: AuthorSession) -> dict[str, Any]:
+    return {
+        "author_session_token": session.author_session_token,
+        "date_creation": rfc2822(session.date_creation),
+        "date_last_update": rfc2822(session.date_last_update),
+        "date_expiration": rfc2822(session.date_expiration),
+        "expires_in": session.expires_in,
+        "author": _author_json(session.author),
+    }

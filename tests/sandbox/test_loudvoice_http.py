@@ -1,0 +1,176 @@
+"""LoudVoice author sessions over loopback HTTP."""
+
+import uuid
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import pytest
+import requests
+
+from local.sandbox.server import SandboxServer
+from tests.sandbox.vendor_calls import LV_AUTH, lv_delete, lv_start
+
+AUTHOR_KEYS = {
+    "author_token", "author_reference", "name", "email", "description", "picture_url", "website_url",
+    "num_comments", "date_last_comment", "date_creation", "date_last_update",
+}  # fmt: skip
+SESSION_KEYS = {"author_session_token", "date_creation", "date_last_update", "date_expiration", "expires_in", "author"}
+FULL_AUTHOR = {
+    "author_reference": "USER-1",
+    "allow_create_new": True,
+    "name": "John Doe",
+    "email": "john.doe@example.com",
+    "description": "Reads a lot",
+    "picture_url": "https://example.com/john.png",
+    "website_url": "https://example.com/",
+}
+
+
+def _session(response: requests.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"response"}
+    assert set(body["response"]) == {"request", "result"}
+    request = body["response"]["request"]
+    assert request["resource"] == "/loudvoice/authors/sessions.json"
+    assert parsedate_to_datetime(request["date"]).utcoffset() == timedelta(0)
+    assert request["status"]["flag"] == "success"
+    assert request["status"]["code"] == status
+    assert isinstance(request["status"]["info"], str)
+    session = body["response"]["result"]["data"]["author_session"]
+    assert set(session) == SESSION_KEYS
+    assert set(session["author"]) == AUTHOR_KEYS
+    uuid.UUID(session["author_session_token"])
+    uuid.UUID(session["author"]["author_token"])
+    return session
+
+
+def _error(response: requests.Response, status: int) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"response"} and set(body["response"]) == {"request"}
+    request_status = body["response"]["request"]["status"]
+    assert request_status["flag"] == "error"
+    assert request_status["code"] == status
+    assert request_status["info"]
+
+
+def test_reference_creates_then_updates(sandbox_url: str) -> None:
+    created = _session(lv_start(sandbox_url, FULL_AUTHOR, {"expires_in": 3600}), 201)
+    author = created["author"]
+    assert {k: author[k] for k in FULL_AUTHOR if k != "allow_create_new"} == {
+        k: v for k, v in FULL_AUTHOR.items() if k != "allow_create_new"
+    }
+    assert author["num_comments"] == 0
+    assert author["date_last_comment"] is None and author["date_last_update"] is None
+    assert created["expires_in"] == 3600
+    assert created["date_last_update"] is None
+    start = parsedate_to_datetime(created["date_creation"])
+    assert parsedate_to_datetime(created["date_expiration"]) - start == timedelta(seconds=3600)
+    assert created["date_creation"].endswith(" +0000")
+
+    updated = _session(lv_start(sandbox_url, {"author_reference": "USER-1", "name": "John Q. Doe"}), 200)
+    assert updated["author"]["author_token"] == author["author_token"]
+    assert updated["author"]["name"] == "John Q. Doe"
+    assert updated["author"]["email"] == "john.doe@example.com"
+    assert updated["author"]["date_last_update"] is not None
+    assert updated["author_session_token"] != created["author_session_token"]
+    assert updated["expires_in"] == 1209600
+
+
+def test_absent_values_are_null(sandbox_url: str) -> None:
+    author = _session(lv_start(sandbox_url, {"author_reference": "U-2", "name": "Ann"}), 201)["author"]
+    assert author["email"] is None and author["description"] is None
+    assert author["picture_url"] is None and author["website_url"] is None
+
+
+def test_unknown_reference_without_create(sandbox_url: str) -> None:
+    _error(lv_start(sandbox_url, {"author_reference": "NOPE", "allow_create_new": False, "name": "N"}), 404)
+
+
+@pytest.mark.parametrize(
+    "author",
+    [
+        {"author_reference": "NEW"},
+        {"author_reference": "NEW", "name": "N", "email": "not-an-email"},
+        {"author_reference": "NEW", "name": "N", "picture_url": "/relative.png"},
+        {"author_reference": "NEW", "name": "N", "website_url": "ftp://example.com/"},
+        {"author_reference": "NEW", "author_token": str(uuid.uuid4())},
+        {},
+        {"author_reference": 12},
+    ],
+)
+def test_invalid_authors(sandbox_url: str, author: dict[str, Any]) -> None:
+    _error(lv_start(sandbox_url, author), 400)
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"request": {}}', b'{"request": {"author_session": 1}}'])
+def test_bodies_outside_the_envelope(sandbox_url: str, body: bytes) -> None:
+    response = requests.put(
+        f"{sandbox_url}/loudvoice/loudvoice/authors/sessions.json", data=body, auth=LV_AUTH, timeout=5
+    )
+    _error(response, 400)
+
+
+@pytest.mark.parametrize("auth", [("sandbox-public-key", "wrong"), ("wrong", "sandbox-private-key"), None])
+def test_bad_keys(sandbox_url: str, auth: tuple[str, str] | None) -> None:
+    response = requests.put(
+        f"{sandbox_url}/loudvoice/loudvoice/authors/sessions.json",
+        json={"request": {"author_session": {"author": {"author_reference": "X", "name": "X"}}}},
+        auth=auth,
+        timeout=5,
+    )
+    _error(response, 401)
+
+
+def test_identity_token_creates_then_finds(sandbox_url: str) -> None:
+    minted = requests.post(f"{sandbox_url}/_sandbox/loudvoice/identities", timeout=5)
+    assert minted.status_code == 201
+    identity = minted.json()["identity_token"]
+    assert uuid.UUID(identity).version == 4
+    first = _session(lv_start(sandbox_url, {"identity_token": identity}), 201)
+    again = _session(lv_start(sandbox_url, {"identity_token": identity}), 200)
+    assert first["author"]["author_token"] == again["author"]["author_token"]
+    _error(lv_start(sandbox_url, {"identity_token": str(uuid.uuid4())}), 404)
+
+
+def test_author_token(sandbox_url: str) -> None:
+    author_token = _session(lv_start(sandbox_url, FULL_AUTHOR), 201)["author"]["author_token"]
+    found = _session(lv_start(sandbox_url, {"author_token": author_token}), 200)
+    assert found["author"]["author_reference"] == "USER-1"
+    _error(lv_start(sandbox_url, {"author_token": str(uuid.uuid4())}), 404)
+
+
+def test_delete_semantics(sandbox_url: str) -> None:
+    token = _session(lv_start(sandbox_url, FULL_AUTHOR), 201)["author_session_token"]
+    _error(lv_delete(sandbox_url, token, confirm=False), 400)
+    deleted = lv_delete(sandbox_url, token)
+    assert deleted.status_code == 200
+    status = deleted.json()["response"]["request"]["status"]
+    assert status == {"flag": "success", "code": 200, "info": status["info"]}
+    _error(lv_delete(sandbox_url, token), 404)
+    _error(lv_delete(sandbox_url, str(uuid.uuid4())), 404)
+
+
+def test_expired_session_cannot_be_deleted(sandbox_server: SandboxServer) -> None:
+    token = _session(lv_start(sandbox_server.url, FULL_AUTHOR, {"expires_in": 60}), 201)["author_session_token"]
+    sandbox_server.state.clock.advance(61)
+    _error(lv_delete(sandbox_server.url, token), 404)
+
+
+def test_list_sessions_with_filter(sandbox_url: str) -> None:
+    one = _session(lv_start(sandbox_url, FULL_AUTHOR), 201)
+    _session(lv_start(sandbox_url, {"author_reference": "U-2", "name": "Ann"}), 201)
+    listed = requests.get(
+        f"{sandbox_url}/loudvoice/loudvoice/authors/sessions.json",
+        params={"filters": f"author_token:eq:{one['author']['author_token']}"},
+        auth=LV_AUTH,
+        timeout=5,
+    )
+    assert listed.status_code == 200
+    sessions = listed.json()["response"]["result"]["data"]["author_sessions"]
+    assert [s["author_session_token"] for s in sessions["entries"]] == [one["author_session_token"]]
+    assert sessions["pagination"]["total_entries"] == 1
+    everything = requests.get(f"{sandbox_url}/loudvoice/loudvoice/authors/sessions.json", auth=LV_AUTH, timeout=5)
+    assert len(everything.json()["response"]["result"]["data"]["author_sessions"]["entries"]) == 2
