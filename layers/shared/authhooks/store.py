@@ -7,6 +7,7 @@ every read here treats ``expires_at <= now`` as absent.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -35,6 +36,11 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+def _identity_digest(parts: tuple[str, ...]) -> str:
+    # JSON, not a joined string: ("a|b", "c") and ("a", "b|c") must not collide.
+    return digest(json.dumps(list(parts)))
+
+
 class Keys:
     """The only place that knows the table's key format (DESIGN.md, "Token store")."""
 
@@ -56,11 +62,11 @@ class Keys:
 
     @staticmethod
     def lvx_session(*identity: str) -> str:
-        return f"lvx#session#{digest('|'.join(identity))}"
+        return f"lvx#session#{_identity_digest(identity)}"
 
     @staticmethod
     def lvx_lock(*identity: str) -> str:
-        return f"lvx#lock#{digest('|'.join(identity))}"
+        return f"lvx#lock#{_identity_digest(identity)}"
 
     @staticmethod
     def lvx_session_id(session_id: str) -> str:
