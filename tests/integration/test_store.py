@@ -98,8 +98,8 @@ def test_two_threads_racing_a_conditional_put_exactly_one_wins(store: Any, clock
     for round_number in range(10):
         barrier = threading.Barrier(2)
 
-        def race(value: int, key: str = f"t#race{round_number}") -> bool:
-            barrier.wait()
+        def race(value: int, key: str = f"t#race{round_number}", gate: threading.Barrier = barrier) -> bool:
+            gate.wait()
             return store.put(key, {"winner": value}, clock.now + 60, only_if_absent=True)
 
         with ThreadPoolExecutor(max_workers=2) as pool:
