@@ -1,0 +1,95 @@
+"""The template and the built artifact: what Lambda will really load, and the policies we promise."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from local import runtime, template
+
+TPL = template.cached()
+# What the Lambda Python runtime itself provides besides the standard library.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+
+
+@pytest.fixture(scope="module")
+def runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding only the packages the Lambda runtime ships (links into this venv)."""
+    import importlib
+
+    target = tmp_path_factory.mktemp("lambda-runtime")
+    for name in RUNTIME_PACKAGES:
+        module = importlib.import_module(name)
+        source = Path(module.__file__)
+        source = source.parent if source.name == "__init__.py" else source
+        (target / source.name).symlink_to(source)
+    return target
+
+
+@pytest.mark.parametrize("logical_id", sorted(template.functions(TPL)))
+def test_handler_imports_from_the_built_artifact_with_only_the_layer_and_runtime(
+    logical_id: str, runtime_dir: Path
+) -> None:
+    fn = template.functions(TPL)[logical_id]
+    code, layer = runtime.paths(fn, "build")
+    probe = textwrap.dedent(f"""
+        import json, sys
+        sys.path[:0] = [{str(code)!r}, {str(layer)!r}, {str(runtime_dir)!r}]
+        import {fn.module} as app
+        handler = getattr(app, {fn.attribute!r})
+        import requests, aws_lambda_powertools, authhooks
+        print(json.dumps({{"handler": callable(handler), "requests": requests.__file__,
+                          "powertools": aws_lambda_powertools.__file__, "authhooks": authhooks.__file__}}))
+    """)
+    env = {"PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
+    # -I -S: no site-packages, no user site, no PYTHONPATH: only what we put on sys.path.
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", probe], capture_output=True, text=True, env=env,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["handler"] is True
+    for name in ("requests", "powertools", "authhooks"):
+        assert found[name].startswith(str(layer)), f"{name} must come from the built layer, not {found[name]}"
+
+
+def test_the_python_version_is_stated_once_and_matches_this_interpreter() -> None:
+    runtime_name = TPL["Globals"]["Function"]["Runtime"]
+    layer = TPL["Resources"]["SharedLayer"]
+    assert layer["Metadata"]["BuildMethod"] == runtime_name
+    assert layer["Properties"]["CompatibleRuntimes"] == [runtime_name]
+    for fn in template.functions(TPL).values():
+        assert "Runtime" not in TPL["Resources"][fn.logical_id]["Properties"], "runtime belongs in Globals"
+    assert runtime_name == f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def test_landing_routes_are_public_and_every_other_route_is_authorized() -> None:
+    for route in template.routes(TPL):
+        landing = route.path.startswith("/bazaarvoice/confirm") or route.path == "/bazaarvoice/{proxy+}"
+        assert route.public == landing, f"{route.method} {route.path}"
+    auth = TPL["Resources"]["HttpApi"]["Properties"]["Auth"]
+    assert auth["EnableIamAuthorizer"] is True
+    assert auth["DefaultAuthorizer"] == {"Fn::If": ["UseJwt", "JwtAuthorizer", "AWS_IAM"]}
+
+
+def test_the_table_has_ttl_on_expires_at_pitr_and_encryption() -> None:
+    props = template.resource_properties("TokensTable", TPL)
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+
+
+def test_no_function_policy_has_a_wildcard_resource() -> None:
+    for fn in template.functions(TPL).values():
+        for policy in TPL["Resources"][fn.logical_id]["Properties"]["Policies"]:
+            for statement in policy.get("Statement", []):
+                assert statement["Resource"] != "*"
+                assert "*" not in json.dumps(statement["Action"])
+            if "AWSSecretsManagerGetSecretValuePolicy" in policy:
+                arn = policy["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]
+                assert arn["Ref"].endswith("Secret")
