@@ -16,19 +16,27 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 Item = dict[str, Any]
 Clock = Callable[[], float]
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-_CLIENT_CONFIG = Config(
-    connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3}, tcp_keepalive=True
-)
+
+@cache
+def _codec() -> tuple[Any, Any]:
+    # boto3 costs more to import than the rest of a handler: load it on first use, off the import path.
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
+
+
+def _dynamodb_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3},
+                    tcp_keepalive=True)
+    return boto3.client("dynamodb", config=config)
 
 
 def digest(value: str) -> str:
@@ -74,7 +82,8 @@ class Keys:
 
 
 def _to_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(_plain_to_decimal(v)) for k, v in item.items()}
+    serializer = _codec()[0]
+    return {k: serializer.serialize(_plain_to_decimal(v)) for k, v in item.items()}
 
 
 def _plain_to_decimal(value: Any) -> Any:
@@ -98,7 +107,8 @@ def _decimal_to_plain(value: Any) -> Any:
 
 
 def _from_dynamo(item: Mapping[str, Any]) -> Item:
-    return {k: _decimal_to_plain(_deserializer.deserialize(v)) for k, v in item.items()}
+    deserializer = _codec()[1]
+    return {k: _decimal_to_plain(deserializer.deserialize(v)) for k, v in item.items()}
 
 
 def _condition_failed(exc: ClientError) -> bool:
@@ -118,7 +128,7 @@ class TokenStore:
 
     def __init__(self, table_name: str, client: Any = None, clock: Clock = time.time) -> None:
         self.table_name = table_name
-        self.client = client or boto3.client("dynamodb", config=_CLIENT_CONFIG)
+        self.client = client or _dynamodb_client()
         self.clock = clock
 
     def now(self) -> int:
@@ -155,7 +165,7 @@ class TokenStore:
         names: dict[str, str] = {}
         for index, (name, value) in enumerate((require or {}).items()):
             names[f"#r{index}"] = name
-            values[f":r{index}"] = _serializer.serialize(_plain_to_decimal(value))
+            values[f":r{index}"] = _codec()[0].serialize(_plain_to_decimal(value))
             conditions.append(f"#r{index} = :r{index}")
         request: dict[str, Any] = {
             "TableName": self.table_name,
