@@ -43,6 +43,24 @@ def paths(fn: template.Function, artifact: str) -> tuple[Path, Path]:
     return fn.code_uri, SOURCE_LAYER
 
 
+# What the Lambda Python runtime provides besides the standard library.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+
+
+def lambda_runtime_dir(target: Path) -> Path:
+    """Fill ``target`` with links to only the packages the Lambda runtime ships (from this venv)."""
+    import importlib
+
+    target.mkdir(parents=True, exist_ok=True)
+    for name in RUNTIME_PACKAGES:
+        source = Path(importlib.import_module(name).__file__ or "")
+        source = source.parent if source.name == "__init__.py" else source
+        link = target / source.name
+        if not link.exists():
+            link.symlink_to(source)
+    return target
+
+
 def put_first_on_path(*directories: Path) -> None:
     for directory in reversed(directories):
         text = str(directory)

@@ -13,22 +13,11 @@ import pytest
 from local import runtime, template
 
 TPL = template.cached()
-# What the Lambda Python runtime itself provides besides the standard library.
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 
 
 @pytest.fixture(scope="module")
 def runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding only the packages the Lambda runtime ships (links into this venv)."""
-    import importlib
-
-    target = tmp_path_factory.mktemp("lambda-runtime")
-    for name in RUNTIME_PACKAGES:
-        module = importlib.import_module(name)
-        source = Path(module.__file__)
-        source = source.parent if source.name == "__init__.py" else source
-        (target / source.name).symlink_to(source)
-    return target
+    return runtime.lambda_runtime_dir(tmp_path_factory.mktemp("lambda-runtime"))
 
 
 @pytest.mark.parametrize("logical_id", sorted(template.functions(TPL)))
