@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 API_ID = "local"
 ACCOUNT_ID = "123456789012"
@@ -29,6 +30,11 @@ def _is_text(content_type: str, body: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def new_request_id() -> str:
+    """An id shaped like API Gateway's (``requestContext.requestId``, the ``apigw-requestid`` header)."""
+    return base64.b32encode(uuid.uuid4().bytes[:10]).decode().rstrip("=")
 
 
 def http_api_event(
@@ -63,7 +69,7 @@ def http_api_event(
 
     when = time.time() if now is None else now
     stamp = datetime.fromtimestamp(when, UTC)
-    request_id = request_id or base64.b32encode(uuid.uuid4().bytes[:10]).decode().rstrip("=")
+    request_id = request_id or new_request_id()
     context: dict[str, Any] = {
         "accountId": ACCOUNT_ID,
         "apiId": API_ID,
@@ -120,7 +126,9 @@ def route_key(method: str, path: str) -> str:
 
 
 def match_route(routes: Iterable[Any], method: str, path: str) -> tuple[Any, dict[str, str]] | None:
-    """API Gateway's route selection: the most specific path wins, then an exact method over ANY."""
+    """API Gateway's route selection: the most specific path wins, then an exact method over ANY.
+
+    ``path`` is the raw (percent-encoded) request path; the path parameters come back decoded, as in the event."""
     best: tuple[tuple[int, int, int], Any, dict[str, str]] | None = None
     for route in routes:
         params = _match_path(route.path, path)
@@ -145,13 +153,12 @@ def _match_path(pattern: str, path: str) -> dict[str, str] | None:
         else:
             regex += "/" + re.escape(segment)
     found = re.fullmatch(regex or "/", path)
-    return found.groupdict() if found else None
+    # Segments are split on the raw path (so %2F stays inside one parameter), then decoded like API Gateway does.
+    return {name: unquote(value) for name, value in found.groupdict().items()} if found else None
 
 
 def http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """A handler's payload 2.0 result as API Gateway turns it into HTTP: status, headers, body bytes."""
-    import json
-
     if not isinstance(result, dict) or "statusCode" not in result:
         # API Gateway's rule for a result without statusCode: the whole value is a JSON 200.
         return 200, [("Content-Type", "application/json")], json.dumps(result).encode("utf-8")
