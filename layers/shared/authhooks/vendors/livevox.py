@@ -1,0 +1,153 @@
+"""LiveVox Public API session management (VENDORS.md section 3): login, SSO login, validate, logout."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from urllib.parse import quote
+
+from authhooks import settings
+from authhooks.errors import (
+    InternalError,
+    PasswordExpired,
+    ServiceError,
+    Unauthorized,
+    VendorRateLimited,
+    VendorRejected,
+    VendorUnavailable,
+)
+from authhooks.http import RetryPolicy, VendorClient, VendorResponse
+
+# LiveVox hands the same session to the same user and token, so a repeated login is harmless:
+# one more try on a failed connect or a 5xx. Worst case with the default timeouts (2 s connect,
+# 5 s read): 2 + 5 + 5 s, under the 15 s function timeout; read timeouts are never repeated.
+LOGIN_RETRIES = RetryPolicy(
+    connect=1,
+    read=0,
+    status=1,
+    methods=("POST", "GET", "DELETE"),
+    status_forcelist=(500, 502, 503, 504),
+)
+
+# The status for an expired password is unconfirmed (VENDORS.md 3): the message is what tells.
+_PASSWORD_EXPIRED = re.compile(r"password\b.*\bexpired|expired\b.*\bpassword", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LiveVoxLogin:
+    """What a successful login answers."""
+
+    session_id: str
+    client_id: int | None
+    user_id: int | None
+    days_until_password_expires: int | None
+
+
+def parse_login(body: Any) -> LiveVoxLogin:
+    """A login answer, or ``VendorRejected`` when it carries no session id."""
+    session_id = body.get("sessionId") if isinstance(body, dict) else None
+    if not isinstance(session_id, str) or not session_id:
+        raise VendorRejected("LiveVox answered a login without a session id")
+    return LiveVoxLogin(
+        session_id=session_id,
+        client_id=_optional_int(body.get("clientId")),
+        user_id=_optional_int(body.get("userId")),
+        days_until_password_expires=_optional_int(body.get("daysUntilPasswordExpires")),
+    )
+
+
+def refusal(status: int, body: Any, retry_after: str | None = None) -> ServiceError:
+    """The error for a LiveVox answer that is not a success (``{"code", "message"}`` bodies)."""
+    message = body.get("message") if isinstance(body, dict) else None
+    if 400 <= status < 500 and isinstance(message, str) and _PASSWORD_EXPIRED.search(message):
+        return PasswordExpired("the LiveVox password has expired; change it at LiveVox")
+    if status in (401, 403):
+        return Unauthorized("LiveVox refused the credentials")
+    if status == 429:
+        return VendorRateLimited("LiveVox quota reached", retry_after=_seconds(retry_after))
+    if status >= 500:
+        return VendorUnavailable("LiveVox failed", retry_after=_seconds(retry_after))
+    return VendorRejected(f"LiveVox answered with status {status}")
+
+
+def _optional_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _seconds(value: str | None) -> int | None:
+    return int(value) if value and value.strip().isdigit() else None
+
+
+class LiveVoxClient(VendorClient):
+    """Wire format of LiveVox session calls; the LV-Access token goes on logins only."""
+
+    vendor = "livevox"
+
+    def __init__(self, config: settings.LiveVox, common: settings.Common) -> None:
+        super().__init__(config.api_url, connect_timeout=common.connect_timeout,
+                         read_timeout=common.read_timeout, retry=LOGIN_RETRIES)
+        self.config = config
+
+    def login(self, client_name: str, user_name: str, password: str, agent: bool) -> LiveVoxLogin:
+        """``POST <login path>`` with a password."""
+        body = {"clientName": client_name, "userName": user_name, "password": password,
+                self.config.agent_flag: agent}
+        return self._login("login", self.config.login_path, body)
+
+    def sso_login(self, client_name: str, id_token: str, agent: bool) -> LiveVoxLogin:
+        """``POST <SSO path>`` with an OpenID Connect id token from the customer's identity provider."""
+        body = {"clientName": client_name, "idToken": id_token, self.config.agent_flag: agent}
+        return self._login("sso_login", self.config.sso_path, body)
+
+    def validate(self, session_id: str) -> bool:
+        """Whether LiveVox still accepts the session (a use that keeps it alive)."""
+        response = self.call("validate", "GET", "/session/validate", params={"sessionId": session_id},
+                             headers={"LV-Session": session_id})
+        if 200 <= response.status < 300:
+            return True
+        if response.status in (401, 404):
+            return False
+        raise self._refused("validate", response)
+
+    def logout(self, session_id: str) -> bool:
+        """End the session at LiveVox; False when it was already gone."""
+        response = self.call("logout", "DELETE", f"/session/logout/{quote(session_id, safe='')}",
+                             headers={"LV-Session": session_id})
+        if 200 <= response.status < 300:
+            return True
+        if response.status in (401, 404):
+            return False
+        raise self._refused("logout", response)
+
+    def _login(self, operation: str, path: str, body: dict[str, Any]) -> LiveVoxLogin:
+        response = self.call(operation, "POST", path, json=body, headers={"LV-Access": self._access_token()})
+        if not 200 <= response.status < 300:
+            raise self._refused(operation, response)
+        try:
+            return parse_login(response.body)
+        except VendorRejected as error:
+            self.count_error(operation, error.code)
+            raise
+
+    def _refused(self, operation: str, response: VendorResponse) -> ServiceError:
+        error = refusal(response.status, response.body, response.header("Retry-After"))
+        self.count_error(operation, error.code)
+        return error
+
+    def _access_token(self) -> str:
+        token = settings.secret(self.config.secret_name).get("access_token")
+        if not isinstance(token, str) or not token:
+            raise InternalError("the LiveVox access token is not configured")
+        return token
+
+
+def client() -> LiveVoxClient:
+    """The container's client for the current settings (one pooled session, reused while warm)."""
+    return _client_for(settings.livevox(), settings.common())
+
+
+@cache
+def _client_for(config: settings.LiveVox, common: settings.Common) -> LiveVoxClient:
+    return LiveVoxClient(config, common)
