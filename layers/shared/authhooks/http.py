@@ -6,6 +6,7 @@ per-call metrics, once; a vendor module only knows its wire format.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -14,10 +15,29 @@ from typing import Any
 import requests
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from authhooks.errors import VendorRejected, VendorTimeout, VendorUnavailable
-from authhooks.telemetry import logger, metrics
+from authhooks.telemetry import logger, metrics, redactor
+
+
+class _RedactedRetryLines(logging.Filter):
+    """urllib3 logs the request path when it retries, and paths carry tokens: blank the known secrets."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redactor.scrub(record.getMessage()), None
+        return True
+
+
+for _name in ("urllib3.connectionpool", "urllib3.util.retry"):
+    logging.getLogger(_name).addFilter(_RedactedRetryLines())
+
+
+def _read_timed_out(exc: requests.exceptions.RequestException) -> bool:
+    # Read timeouts that used up their retries reach us as a ConnectionError around MaxRetryError.
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, ReadTimeoutError)
 
 
 @dataclass(frozen=True)
@@ -99,6 +119,9 @@ class VendorClient:
             self._failed(operation, "retries_exhausted", started)
             raise VendorUnavailable(f"{self.vendor} kept failing") from exc
         except requests.exceptions.RequestException as exc:
+            if _read_timed_out(exc):
+                self._failed(operation, "timeout", started)
+                raise VendorTimeout(f"{self.vendor} did not answer in time") from exc
             # Connection refused or reset: nothing usable came back.
             self._failed(operation, "connection_error", started)
             raise VendorUnavailable(f"{self.vendor} connection failed") from exc
