@@ -1,0 +1,196 @@
+"""Bazaarvoice Conversations API, hosted email authentication (VENDORS.md section 1).
+
+``authenticate_user`` exchanges the one-time auth token from the email link for the user token;
+``decode_user_token`` reads the BV user id and the date out of a user token when it has BV's documented shape.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from authhooks import settings
+from authhooks.errors import ServiceError, TokenInvalid, VendorRateLimited, VendorRejected, VendorUnavailable
+from authhooks.http import CONNECT_ONLY, VendorClient, VendorResponse
+from authhooks.telemetry import logger, metrics, redactor
+
+OPERATION = "authenticateuser"
+PATH = "/data/authenticateuser.json"
+DAY = 86400
+MAX_MAXAGE_DAYS = 36500
+# 32 hex chars of signature, then the hex of the URL-encoded payload.
+_USER_TOKEN = re.compile(r"[0-9a-fA-F]{32}((?:[0-9a-fA-F]{2})+)")
+# A user id goes into a table key and a URL path: accept only what BV ids look like (UUIDs and the like).
+_USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
+
+
+@dataclass(frozen=True)
+class UserTokenClaims:
+    """What a user token says about itself; every field is None when the token does not say it."""
+
+    bv_user_id: str | None = None
+    issued_on: date | None = None
+    maxage_days: int | None = None
+
+    def expires_at(self, now: int, ttl_days: int) -> int:
+        """Epoch seconds: the token's date plus its ``maxage`` (or the TTL), else ``now`` plus the TTL."""
+        if self.issued_on is None:
+            return now + ttl_days * DAY
+        start = datetime(self.issued_on.year, self.issued_on.month, self.issued_on.day, tzinfo=UTC)
+        return int((start + timedelta(days=self.maxage_days or ttl_days)).timestamp())
+
+
+@dataclass(frozen=True)
+class AuthenticatedUser:
+    """A successful exchange: the user token (a secret) and what it says about itself."""
+
+    user_token: str
+    claims: UserTokenClaims
+
+
+def decode_user_token(user_token: str) -> UserTokenClaims:
+    """The claims of a token shaped ``<32 hex><hex of userid=…&hosted=VERIFIED&date=YYYYMMDD[&maxage=N]>``.
+
+    Never fails: a token of any other shape, or a part that does not parse, yields empty claims for that part.
+    """
+    match = _USER_TOKEN.fullmatch(user_token)
+    if match is None:
+        return UserTokenClaims()
+    try:
+        payload = bytes.fromhex(match.group(1)).decode("utf-8")
+        fields = dict(parse_qsl(payload, keep_blank_values=True, max_num_fields=10))
+    except ValueError:  # also UnicodeDecodeError, and more fields than the documented shape has
+        return UserTokenClaims()
+    user_id = fields.get("userid", "")
+    if not is_user_id(user_id):
+        return UserTokenClaims()
+    return UserTokenClaims(bv_user_id=user_id, issued_on=_date(fields.get("date", "")),
+                           maxage_days=_maxage(fields.get("maxage", "")))
+
+
+def is_user_id(value: str) -> bool:
+    """Whether ``value`` has the shape of a BV user id we would have stored."""
+    return _USER_ID.fullmatch(value) is not None
+
+
+def _date(text: str) -> date | None:
+    if not re.fullmatch(r"\d{8}", text):
+        return None
+    try:
+        return datetime.strptime(text, "%Y%m%d").replace(tzinfo=UTC).date()
+    except ValueError:
+        return None
+
+
+def _maxage(text: str) -> int | None:
+    if not re.fullmatch(r"\d{1,6}", text):
+        return None
+    days = int(text)
+    return days if 1 <= days <= MAX_MAXAGE_DAYS else None
+
+
+class BazaarvoiceClient(VendorClient):
+    """``authenticateuser.json``: never retried once the request may have reached BV (a token works once)."""
+
+    vendor = "bazaarvoice"
+
+    def __init__(self, config: settings.Bazaarvoice, common: settings.Common) -> None:
+        # CONNECT_ONLY: a blind retry after a lost answer would turn a success into "already used".
+        super().__init__(config.api_url, connect_timeout=common.connect_timeout, read_timeout=common.read_timeout,
+                         retry=CONNECT_ONLY)
+        self.config = config
+
+    def authenticate_user(self, authtoken: str) -> AuthenticatedUser:
+        """Exchange the email link's auth token for the user token."""
+        redactor.add_request_secrets(authtoken)
+        passkey = str(settings.secret(self.config.secret_name).get("passkey", ""))
+        params = {"ApiVersion": self.config.api_version, "authtoken": authtoken, "PassKey": passkey}
+        where = "data" if self.config.params_in == "form" else "params"
+        response = self.call(OPERATION, "POST", PATH, **{where: params})
+        record_quota(response)
+        answer = read_answer(response)
+        if isinstance(answer, Refusal):
+            self.count_error(OPERATION, answer.code_seen)
+            raise answer.exception
+        redactor.add_request_secrets(answer)
+        return AuthenticatedUser(answer, decode_user_token(answer))
+
+@dataclass(frozen=True)
+class Refusal:
+    """How an answer failed: the code BV sent (or what we saw instead) and the error to raise."""
+
+    code_seen: str
+    exception: ServiceError
+
+
+def read_answer(response: VendorResponse) -> str | Refusal:
+    """The user token of a success; otherwise the taxonomy error for either BV error shape."""
+    body = response.body if isinstance(response.body, dict) else {}
+    code, message = _vendor_error(body)
+    if response.status >= 500:
+        return Refusal(code or f"http_{response.status}", VendorUnavailable("Bazaarvoice failed"))
+    if code == "ERROR_BAD_REQUEST":
+        return Refusal(code, TokenInvalid("the link has expired or was already used"))
+    if code == "ERROR_REQUEST_LIMIT_REACHED" or (code is None and response.status == 429):
+        return Refusal(code or "http_429", VendorRateLimited("Bazaarvoice quota reached",
+                                                             retry_after=_retry_after(response)))
+    user_token = _user_token(body)
+    if code is None and response.status < 400 and user_token is not None:
+        return user_token
+    seen = code or f"http_{response.status}"
+    # Our key, our parameters or an answer we do not know: the operator must look, the shopper cannot help.
+    logger.error("Bazaarvoice refused the exchange", extra={"vendor_code": seen, "status": response.status,
+                                                            "vendor_message": (message or "")[:200]})
+    return Refusal(seen, VendorRejected("Bazaarvoice refused the request"))
+
+
+def _vendor_error(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The first error code and message of a classic (``Errors``) or problem (``code``) body."""
+    errors = body.get("Errors")
+    if body.get("HasErrors") is True or (isinstance(errors, list) and errors):
+        first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+        return str(first.get("Code") or "ERROR_UNKNOWN"), str(first.get("Message") or "")
+    if isinstance(body.get("code"), str):
+        return body["code"], str(body.get("message") or "")
+    return None, None
+
+
+def _user_token(body: dict[str, Any]) -> str | None:
+    authentication = body.get("Authentication")
+    user = authentication.get("User") if isinstance(authentication, dict) else None
+    return user if isinstance(user, str) and user else None
+
+
+def _retry_after(response: VendorResponse) -> int | None:
+    value = (response.header("Retry-After") or "").strip()
+    return min(int(value), 3600) if value.isdigit() else None
+
+
+def record_quota(response: VendorResponse) -> None:
+    """BV's per-minute quota headers, as metrics (how close we run to the limit)."""
+    for header, name in (("X-Bazaarvoice-QPM-Allotted", "BazaarvoiceQpmAllotted"),
+                         ("X-Bazaarvoice-QPM-Current", "BazaarvoiceQpmCurrent")):
+        value = (response.header(header) or "").strip()
+        if value.isdigit():
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=int(value))
+
+
+@cache
+def _client(config: settings.Bazaarvoice, common: settings.Common) -> BazaarvoiceClient:
+    return BazaarvoiceClient(config, common)
+
+
+def client() -> BazaarvoiceClient:
+    """The container's client for the current settings (built once, reused by warm invocations)."""
+    return _client(settings.bazaarvoice(), settings.common())
+
+
+def authenticate_user(authtoken: str) -> AuthenticatedUser:
+    """Exchange the auth token from the email link, once; see ``BazaarvoiceClient.authenticate_user``."""
+    return client().authenticate_user(authtoken)
