@@ -88,6 +88,12 @@ class MotoServer:
         self._conn.close()
 
 
+def aws_endpoints(url: str) -> dict[str, str]:
+    """botocore's per-service endpoint variables (``AWS_ENDPOINT_URL_<service id>``) pointing both services at moto."""
+    # The service id of Secrets Manager has a space: the variable is ..._SECRETS_MANAGER, not ..._SECRETSMANAGER.
+    return {"AWS_ENDPOINT_URL_DYNAMODB": url, "AWS_ENDPOINT_URL_SECRETS_MANAGER": url}
+
+
 def function_timeout(logical_id: str) -> float:
     """The function's ``Timeout`` (seconds) from the template, Globals merged; Lambda's default is 3."""
     tpl = template.cached()
@@ -184,8 +190,7 @@ class Stack:
         self._moto.wait_ready()
         create_table(self.client("dynamodb"))
         seed_secrets(self.client("secretsmanager"))
-        endpoints = {"AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_url,
-                     "AWS_ENDPOINT_URL_SECRETSMANAGER": self.dynamodb_url}
+        endpoints = aws_endpoints(self.dynamodb_url)
         self.environments = {
             logical_id: {**env, **endpoints, **config.FAKE_AWS_ENV}
             for logical_id, env in config.function_environments(self.sandbox_url, self.parameter_overrides).items()

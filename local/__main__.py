@@ -1,0 +1,128 @@
+"""`python -m local` (`make dev`): the whole service on loopback until Ctrl-C, with a banner saying how to use it.
+
+The stack runs in a child process with its own process group: a terminal's Ctrl-C goes to the whole foreground
+group, and would hit every function worker mid-request; here it reaches only this process, which asks the stack
+to stop cleanly (SIGTERM), waits for it and exits with its code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from local import config
+
+if TYPE_CHECKING:
+    from local.stack import Stack
+
+_LOG = logging.getLogger("local")
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def supervise() -> int:
+    """Start ``python -m local --serve`` in a new process group, forward stop signals to it, return its exit code."""
+    requested: list[int] = []
+    child: list[subprocess.Popen[bytes]] = []
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        requested.append(signum)
+        if child and child[0].poll() is None:
+            child[0].terminate()
+
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, forward)
+    child.append(subprocess.Popen([sys.executable, "-m", "local", "--serve"], process_group=0))
+    if requested:
+        child[0].terminate()
+    return child[0].wait()
+
+
+def serve() -> int:
+    """Run the stack in this process until SIGTERM/SIGINT, or until the supervisor goes away."""
+    from local.stack import Stack
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, lambda *_: stop.set())
+    supervisor = os.getppid()
+    try:
+        stack = Stack().start()
+    except OSError as exc:
+        _LOG.error("cannot start the local stack: %s (is `make dev` already running?)", exc)
+        return 1
+    try:
+        print(banner(stack), flush=True)
+        while not stop.wait(0.5) and os.getppid() == supervisor:
+            pass
+    finally:
+        stack.stop()
+    print("local stack stopped", flush=True)
+    return 0
+
+
+def banner(stack: Stack) -> str:
+    """The start-up text: addresses, the sandbox demo credentials of API.md, and three requests to try."""
+    from local.sandbox import bazaarvoice, livevox, loudvoice
+
+    api, sandbox, dynamodb = stack.api_url, stack.sandbox_url, stack.dynamodb_url
+    subdomain = stack.environments["LoudVoiceSessionFunction"]["LOUDVOICE_SUBDOMAIN"]
+    demo = config.DEMO_SECRETS["LiveVoxSecret"]["accounts"]["demo"]
+    author = {"author": {"author_reference": "USER-1", "name": "John Doe", "email": "john@example.com"}}
+    credentials = [
+        ("Bazaarvoice", "PassKey", bazaarvoice.PASSKEY),
+        ("Bazaarvoice", "auth tokens", f"POST {sandbox}/_sandbox/bazaarvoice/tokens (single-use)"),
+        ("LoudVoice", "subdomain / public key / private key",
+         f"{subdomain} / {loudvoice.PUBLIC_KEY} / {loudvoice.PRIVATE_KEY}"),
+        ("LoudVoice", "identity and author tokens",
+         f"UUIDs the sandbox issued (POST {sandbox}/_sandbox/loudvoice/identities)"),
+        ("LiveVox", "LV-Access token", livevox.ACCESS_TOKEN),
+        ("LiveVox", "client code", livevox.CLIENT_NAME),
+        ("LiveVox", "users", f"any user name, password {livevox.PASSWORD} ('expired…' names: password expired)"),
+        ("LiveVox", "SSO id token", f"{livevox.SSO_TOKEN_PREFIX}<user name>"),
+        ("LiveVox", "named account", f"demo -> client {demo['client_name']}, user {demo['user_name']}, "
+                                      f"password {demo['password']}"),
+    ]
+    lines = [
+        f"authhooks local stack ({stack.artifact} artifact)",
+        "",
+        f"  API          {api}   routed from template.yaml; IAM routes accept unsigned requests",
+        f"  DynamoDB     {dynamodb}   moto: table {config.TABLE_NAME}, secrets {config.STACK_NAME}/<vendor>",
+        f"  Sandboxes    {sandbox}   /bazaarvoice /loudvoice /livevox; controls under /_sandbox",
+        "",
+        "Sandbox demo credentials",
+        *(f"  {vendor:<12} {what:<37} {value}" for vendor, what, value in credentials),
+        "",
+        "Try it",
+        "  # Bazaarvoice: mint a single-use token, then open the landing page with it in a browser",
+        f"  curl -s -X POST {sandbox}/_sandbox/bazaarvoice/tokens",
+        f"  {api}/bazaarvoice/confirm?bv_authtoken=<token>",
+        "  # LoudVoice: start an author session",
+        f"  curl -s -X PUT {api}/loudvoice/sessions -H 'Content-Type: application/json' -d '{json.dumps(author)}'",
+        "  # LiveVox: log in with the named demo account",
+        f"  curl -s -X POST {api}/livevox/sessions -H 'Content-Type: application/json' -d '{{\"account\": \"demo\"}}'",
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", action="store_true",
+                        help="run the stack in this process (what the foreground process starts)")
+    args = parser.parse_args(argv)
+    return serve() if args.serve else supervise()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
