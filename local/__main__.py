@@ -43,7 +43,9 @@ def supervise() -> int:
     child.append(subprocess.Popen([sys.executable, "-m", "local", "--serve"], process_group=0))
     if requested:
         child[0].terminate()
-    return child[0].wait()
+    code = child[0].wait()
+    # Stopped by the signal we forwarded before it could install its handler: still a requested, clean stop.
+    return 0 if requested and code == -signal.SIGTERM else code
 
 
 def serve() -> int:

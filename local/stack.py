@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from typing import Any, Self
@@ -34,7 +37,7 @@ def _serve_moto(host: str, port: int, conn: Connection) -> None:
         try:
             socket.create_server((host, port)).close()
         except OSError as exc:
-            conn.send(("error", f"DynamoDB port {port} on {host}: {exc.strerror}"))
+            conn.send(("error", f"DynamoDB port {port} on {host}: {os.strerror(exc.errno or 0)}"))
             return
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
@@ -186,7 +189,12 @@ class Stack:
         from local.sandbox.server import SandboxServer
 
         self._moto = MotoServer(self.host, self.ports.dynamodb)
-        self.sandbox = SandboxServer(host=self.host, port=self.ports.sandbox).start()
+        # Both ports are taken now, so a port in use fails the start at once; the API answers once warm.
+        with self._binding("API", self.ports.api):
+            api = HttpApi(self.invoke, template.routes(template.cached()), host=self.host, port=self.ports.api)
+        self.api = api
+        with self._binding("sandbox", self.ports.sandbox):
+            self.sandbox = SandboxServer(host=self.host, port=self.ports.sandbox).start()
         self._moto.wait_ready()
         create_table(self.client("dynamodb"))
         seed_secrets(self.client("secretsmanager"))
@@ -198,10 +206,16 @@ class Stack:
         self.pools = {logical_id: self._new_pool(logical_id) for logical_id in self.functions}
         with ThreadPoolExecutor(max_workers=len(self.pools)) as warmers:
             list(warmers.map(self._warm, self.pools))
-        self.api = HttpApi(self.invoke, template.routes(template.cached()), host=self.host,
-                           port=self.ports.api).start()
+        api.start()
         _LOG.info("local stack up: API %s, DynamoDB %s, sandboxes %s (%s artifact)",
                   self.api_url, self.dynamodb_url, self.sandbox_url, self.artifact)
+
+    @contextmanager
+    def _binding(self, what: str, port: int) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            raise OSError(f"{what} port {port} on {self.host}: {os.strerror(exc.errno or 0)}") from exc
 
     def _new_pool(self, logical_id: str) -> runtime.FunctionPool:
         return runtime.FunctionPool(self.functions[logical_id], self.environments[logical_id],
