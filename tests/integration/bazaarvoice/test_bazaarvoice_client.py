@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-
 from authhooks.errors import (
     ServiceError,
     TokenInvalid,
@@ -17,6 +16,7 @@ from authhooks.errors import (
     VendorUnavailable,
 )
 from authhooks.vendors import bazaarvoice
+
 from tests.conftest import Api
 
 SHAPES = ["classic", "problem"]
