@@ -1,0 +1,299 @@
+"""OneAll LoudVoice author sessions (VENDORS.md section 2): wire format <-> typed results, nothing else."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from functools import cache
+from typing import Any
+from urllib.parse import quote
+
+from authhooks import settings
+from authhooks.errors import (
+    FieldError,
+    InternalError,
+    InvalidRequest,
+    NotFound,
+    ServiceError,
+    VendorRateLimited,
+    VendorRejected,
+    VendorUnavailable,
+)
+from authhooks.http import RetryPolicy, VendorClient, VendorResponse
+from authhooks.telemetry import logger, redactor
+
+SESSIONS_PATH = "/loudvoice/authors/sessions.json"
+
+# Lambda stops the function at 15 s; vendor time, retries and backoff included, stays under this,
+# which leaves room for the store, the secret and a cold start.
+VENDOR_BUDGET_SECONDS = 12.0
+CONNECT_RETRIES = 2
+MAX_ANSWER_RETRIES = 2  # read timeouts and 5xx together
+BACKOFF_FACTOR = 0.1
+_RETRIED_STATUSES = (500, 502, 503, 504)
+_MAX_DETAIL = 300
+_MAX_RETRY_AFTER = 3600
+# The vendor's refusals name the field first ("author.email is not a valid email address").
+_FIELD_IN_INFO = re.compile(r"^(?:request\.author_session\.)?(author\.[a-z_]+|session\.expires_in)\b")
+
+Credentials = Callable[[], tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Author:
+    """A LoudVoice author as the vendor describes it; absent values are None."""
+
+    author_token: str
+    author_reference: str | None
+    name: str | None
+    email: str | None
+    description: str | None
+    picture_url: str | None
+    website_url: str | None
+    num_comments: int | None
+    date_creation: datetime | None
+    date_last_update: datetime | None
+    date_last_comment: datetime | None
+
+
+@dataclass(frozen=True)
+class AuthorSession:
+    """A started author session: the token the widget uses, until when, and for which author."""
+
+    token: str
+    author: Author
+    author_created: bool
+    expires_in: int
+    date_expiration: datetime
+    date_creation: datetime | None
+    date_last_update: datetime | None
+
+
+def worst_case_seconds(policy: RetryPolicy, connect_timeout: float, read_timeout: float) -> float:
+    """The longest one call can take under ``policy``: every answer-retry waits the full timeouts."""
+    full_attempts = 1 + policy.read + policy.status
+    retries = policy.connect + policy.read + policy.status
+    # urllib3 sleeps factor * 2**(n-1) before the n-th consecutive retry, none before the first.
+    backoff = sum(min(2.0, policy.backoff_factor * 2 ** (n - 1)) for n in range(2, retries + 1))
+    return full_attempts * (connect_timeout + read_timeout) + policy.connect * connect_timeout + backoff
+
+
+def retry_policy(connect_timeout: float, read_timeout: float) -> RetryPolicy:
+    """Retries for PUT/DELETE/GET (all safe to repeat at LoudVoice), as many as fit ``VENDOR_BUDGET_SECONDS``.
+
+    Connect failures come first (cheap, and nothing reached the vendor); read timeouts and
+    500/502/503/504 get what the budget has left, at most ``MAX_ANSWER_RETRIES``.
+    """
+    for connect in range(CONNECT_RETRIES, -1, -1):
+        for answers in range(MAX_ANSWER_RETRIES, -1, -1):
+            read = min(1, answers)
+            policy = RetryPolicy(connect=connect, read=read, status=answers - read, methods=("PUT", "DELETE", "GET"),
+                                 status_forcelist=_RETRIED_STATUSES, backoff_factor=BACKOFF_FACTOR)
+            if worst_case_seconds(policy, connect_timeout, read_timeout) <= VENDOR_BUDGET_SECONDS:
+                return policy
+    return RetryPolicy(connect=0, backoff_factor=BACKOFF_FACTOR)
+
+
+def parse_date(value: Any) -> datetime | None:
+    """An RFC 2822 date (``Mon, 26 Mar 2018 17:33:12 +0200``) as an aware datetime; None when absent or unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        logger.warning("LoudVoice sent a date we cannot read", extra={"value": value[:64]})
+        return None
+    # "-0000" means "UTC, zone unknown": parsedate_to_datetime returns it naive.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> int | None:
+    """Seconds from a Retry-After header (delay or HTTP date), within 1..3600; None when absent or unreadable."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        seconds = int(text)
+    else:
+        moment = parse_date(text)
+        if moment is None:
+            return None
+        seconds = int((moment - (now or datetime.now(UTC))).total_seconds())
+    return max(1, min(_MAX_RETRY_AFTER, seconds))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def parse_author(data: Mapping[str, Any]) -> Author:
+    """The ``author`` object of a session."""
+    token = data.get("author_token")
+    if not isinstance(token, str) or not token:
+        raise ValueError("author.author_token is missing")
+    comments = data.get("num_comments")
+    return Author(
+        author_token=token,
+        author_reference=_text(data.get("author_reference")),
+        name=_text(data.get("name")),
+        email=_text(data.get("email")),
+        description=_text(data.get("description")),
+        picture_url=_text(data.get("picture_url")),
+        website_url=_text(data.get("website_url")),
+        num_comments=comments if isinstance(comments, int) and not isinstance(comments, bool) else None,
+        date_creation=parse_date(data.get("date_creation")),
+        date_last_update=parse_date(data.get("date_last_update")),
+        date_last_comment=parse_date(data.get("date_last_comment")),
+    )
+
+
+def parse_session(body: Any, *, status: int, expires_in: int) -> AuthorSession:
+    """The success envelope of a session start; ValueError when it does not hold a usable session.
+
+    ``expires_in`` is what we asked for, used when the vendor leaves its own value out.
+    """
+    try:
+        data = body["response"]["result"]["data"]["author_session"]
+    except (KeyError, TypeError) as exc:
+        raise ValueError("response.result.data.author_session is missing") from exc
+    if not isinstance(data, dict):
+        raise ValueError("author_session is not an object")
+    token = data.get("author_session_token")
+    if not isinstance(token, str) or not token:
+        raise ValueError("author_session_token is missing")
+    author = data.get("author")
+    if not isinstance(author, dict):
+        raise ValueError("author_session.author is missing")
+    lifetime = data.get("expires_in")
+    if not isinstance(lifetime, int) or isinstance(lifetime, bool) or lifetime <= 0:
+        lifetime = expires_in
+    created = parse_date(data.get("date_creation"))
+    expiration = parse_date(data.get("date_expiration"))
+    if expiration is None:
+        # LoudVoice expires sessions by inactivity: without its date, creation (or now) + lifetime is the honest bound.
+        logger.warning("LoudVoice sent no usable date_expiration; deriving it from expires_in")
+        start = created or parse_date(_envelope_date(body)) or datetime.now(UTC)
+        expiration = datetime.fromtimestamp(start.timestamp() + lifetime, UTC)
+    return AuthorSession(
+        token=token,
+        author=parse_author(author),
+        author_created=status == 201,
+        expires_in=lifetime,
+        date_expiration=expiration,
+        date_creation=created,
+        date_last_update=parse_date(data.get("date_last_update")),
+    )
+
+
+def _envelope_date(body: Any) -> Any:
+    try:
+        return body["response"]["request"]["date"]
+    except (KeyError, TypeError):
+        return None
+
+
+def vendor_status(body: Any) -> tuple[int | None, str]:
+    """``status.code`` and ``status.info`` of an envelope (either may be missing)."""
+    try:
+        status = body["response"]["request"]["status"]
+    except (KeyError, TypeError):
+        return None, ""
+    if not isinstance(status, dict):
+        return None, ""
+    code = status.get("code")
+    info = status.get("info")
+    return (code if isinstance(code, int) and not isinstance(code, bool) else None,
+            info if isinstance(info, str) else "")
+
+
+def vendor_error(operation: str, answer: VendorResponse) -> ServiceError:
+    """The error a LoudVoice refusal means for our caller (API.md's taxonomy)."""
+    _, info = vendor_status(answer.body)
+    # The vendor may echo what we sent: blank every known secret before it reaches a response body.
+    detail = redactor.scrub(info)[:_MAX_DETAIL] or f"HTTP {answer.status}"
+    status = answer.status
+    if status in (400, 409):
+        found = _FIELD_IN_INFO.match(info)
+        field = found.group(1) if found else "author"
+        field = "expires_in" if field == "session.expires_in" else field
+        return InvalidRequest(f"LoudVoice refused the request: {detail}", errors=[FieldError(field, detail)])
+    if status in (401, 403):
+        # Our site keys (or the subdomain) are wrong: an operator problem, not the caller's.
+        logger.error("LoudVoice refused our site credentials; check the LoudVoice secret and subdomain",
+                     extra={"operation": operation, "status": status, "info": detail})
+        return VendorRejected("LoudVoice refused this service's credentials")
+    if status == 404:
+        return NotFound(f"LoudVoice: {detail}")
+    if status == 429:
+        return VendorRateLimited("LoudVoice quota reached", retry_after=parse_retry_after(answer.header("Retry-After")))
+    if status >= 500:
+        return VendorUnavailable(f"LoudVoice failed (HTTP {status})",
+                                 retry_after=parse_retry_after(answer.header("Retry-After")))
+    logger.error("LoudVoice answered with a status we do not expect",
+                 extra={"operation": operation, "status": status, "info": detail})
+    return VendorRejected(f"LoudVoice answered HTTP {status}")
+
+
+class LoudVoiceClient(VendorClient):
+    """Starts and ends author sessions with HTTP Basic (site public key / private key)."""
+
+    vendor = "loudvoice"
+
+    def __init__(self, base_url: str, credentials: Credentials, *, connect_timeout: float,
+                 read_timeout: float) -> None:
+        super().__init__(base_url, connect_timeout=connect_timeout, read_timeout=read_timeout,
+                         retry=retry_policy(connect_timeout, read_timeout))
+        # Called per request: a rotated secret is picked up when the Parameters cache expires.
+        self.credentials = credentials
+
+    def start_session(self, author: Mapping[str, Any], expires_in: int) -> AuthorSession:
+        """``PUT /loudvoice/authors/sessions.json``: ``author`` is the vendor's author object (one of three shapes)."""
+        body = {"request": {"author_session": {"author": dict(author), "session": {"expires_in": expires_in}}}}
+        answer = self._send("session_start", "PUT", SESSIONS_PATH, json=body)
+        if answer.status not in (200, 201):
+            raise self._refused("session_start", answer)
+        try:
+            return parse_session(answer.body, status=answer.status, expires_in=expires_in)
+        except ValueError as exc:
+            self.count_error("session_start", "bad_answer")
+            logger.error("LoudVoice answered a session start without a usable session",
+                         extra={"status": answer.status, "reason": str(exc)})
+            raise VendorRejected("LoudVoice answered without a usable author session") from exc
+
+    def delete_session(self, token: str) -> None:
+        """``DELETE /loudvoice/authors/sessions/<token>.json?confirm_deletion=true``; NotFound when already gone."""
+        path = f"/loudvoice/authors/sessions/{quote(token, safe='')}.json"
+        answer = self._send("session_delete", "DELETE", path, params={"confirm_deletion": "true"})
+        if not 200 <= answer.status < 300:
+            raise self._refused("session_delete", answer)
+
+    def _send(self, operation: str, method: str, path: str, **kwargs: Any) -> VendorResponse:
+        return self.call(operation, method, path, auth=self.credentials(), **kwargs)
+
+    def _refused(self, operation: str, answer: VendorResponse) -> ServiceError:
+        self.count_error(operation, str(answer.status))
+        return vendor_error(operation, answer)
+
+
+def site_keys() -> tuple[str, str]:
+    """(public key, private key) from the LoudVoice secret; reading it registers both with the log redactor."""
+    secret = settings.secret(settings.loudvoice().secret_name)
+    public_key, private_key = secret.get("public_key"), secret.get("private_key")
+    if not (isinstance(public_key, str) and public_key and isinstance(private_key, str) and private_key):
+        logger.error("the LoudVoice secret lacks public_key or private_key")
+        raise InternalError("LoudVoice credentials are not configured")
+    return public_key, private_key
+
+
+def client() -> LoudVoiceClient:
+    """The container's client (one pooled session), rebuilt only when its settings change."""
+    return _client_for(settings.loudvoice(), settings.common())
+
+
+@cache
+def _client_for(lv: settings.LoudVoice, common: settings.Common) -> LoudVoiceClient:
+    return LoudVoiceClient(lv.api_url, site_keys, connect_timeout=common.connect_timeout,
+                           read_timeout=common.read_timeout)
