@@ -1,0 +1,65 @@
+"""The calls a LoudVoice test makes: our route, and the sandbox's own view of sessions, faults and counters."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from tests.conftest import Api, AwsBackend, Reply, sandbox_calls
+
+START = "/loudvoice/sessions"
+PUBLIC_KEY = "sandbox-public-key"
+PRIVATE_KEY = "sandbox-private-key"
+CANARIES = (PUBLIC_KEY, PRIVATE_KEY)
+BODY_KEYS = {"session_token", "expires_at", "expires_in", "author_created", "cached", "author"}
+AUTHOR_KEYS = {"author_token", "author_reference", "name", "email", "description", "picture_url", "website_url"}
+JOHN = {"author_reference": "USER-1", "name": "John Doe", "email": "john@example.com"}
+
+
+def start(api: Api, author: Any, **extra: Any) -> Reply:
+    """``PUT /loudvoice/sessions`` with ``{"author": author, **extra}``."""
+    return api.put(START, json={"author": author, **extra})
+
+
+def session_path(token: str) -> str:
+    return f"{START}/{token}"
+
+
+def lv_calls(url: str) -> dict[str, int]:
+    """The sandbox's LoudVoice counters only (``session_start``, ``session_delete``, ...)."""
+    return {k.split(".", 1)[1]: v for k, v in sandbox_calls(url).items() if k.startswith("loudvoice.")}
+
+
+def vendor_expiration(url: str, author_token: str, session_token: str) -> str:
+    """The sandbox's ``date_expiration`` of a live session, as API.md's ISO 8601 UTC."""
+    answer = requests.get(f"{url}/loudvoice/loudvoice/authors/sessions.json",
+                          params={"filters": f"author_token:eq:{author_token}"}, auth=CANARIES, timeout=5)
+    answer.raise_for_status()
+    entries = answer.json()["response"]["result"]["data"]["author_sessions"]["entries"]
+    found = next(e for e in entries if e["author_session_token"] == session_token)
+    return parsedate_to_datetime(found["date_expiration"]).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def mint_identity(url: str) -> str:
+    answer = requests.post(f"{url}/_sandbox/loudvoice/identities", timeout=5)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["identity_token"]
+
+
+def add_fault(url: str, **fault: Any) -> None:
+    answer = requests.post(f"{url}/_sandbox/faults", json={"vendor": "loudvoice", **fault}, timeout=5)
+    assert answer.status_code == 201, answer.text
+
+
+def assert_no_canary(log_lines: list[str], *texts: str | bytes) -> None:
+    """Neither site key appears in any log line nor in any of ``texts`` (response bodies, headers)."""
+    joined = "\n".join(log_lines) + "\n".join(t.decode() if isinstance(t, bytes) else t for t in texts)
+    for canary in CANARIES:
+        assert canary not in joined
+
+
+def keys_of(aws: AwsBackend) -> list[str]:
+    return [item["pk"]["S"] for item in aws.items()]
