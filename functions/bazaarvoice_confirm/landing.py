@@ -57,7 +57,8 @@ def _page(status: int, title: str, content: Markup, *, tone: str, refresh: Marku
     body = render("layout.html", title=title, site_name=config.site_name, style=_STYLE, content=content,
                   tone=tone, refresh=refresh, support=support,
                   script=Markup(f"<script>{_SCRIPT}</script>\n") if auto_submit else _NOTHING)
-    return Response(status_code=status, content_type=HTML_TYPE, body=body,
+    # A plain str: the Lambda runtime (and the local worker pool) serializes the result.
+    return Response(status_code=status, content_type=HTML_TYPE, body=str(body),
                     headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY, **(headers or {})})
 
 
@@ -68,7 +69,7 @@ def _return_field(return_to: str | None) -> Markup:
 def confirm_page(authtoken: str, return_to: str | None) -> Response:
     """The page the email link opens: a form that confirms by POST (by script in ``auto`` mode)."""
     auto = settings.bazaarvoice().confirm_mode == "auto"
-    lead = ("One moment while we confirm your email address…" if auto
+    lead = ("We are confirming the email address you gave with your review." if auto
             else "Press the button to confirm the email address you gave with your review.")
     button = render("confirm_noscript.html") if auto else render("confirm_button.html")
     content = render("confirm.html", lead=lead, bv_authtoken=authtoken, return_field=_return_field(return_to),

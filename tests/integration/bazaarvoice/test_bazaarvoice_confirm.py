@@ -268,3 +268,14 @@ def test_confirmations_by_outcome_and_the_quota_are_metrics(api: Api, mint: Call
     allotted = [d["BazaarvoiceQpmAllotted"] for d in docs if "BazaarvoiceQpmAllotted" in d]
     current = [d["BazaarvoiceQpmCurrent"] for d in docs if "BazaarvoiceQpmCurrent" in d]
     assert allotted == [[1000.0], [1000.0]] and len(current) == 2
+
+
+def test_every_answer_is_plain_data_for_the_lambda_runtime(api: Api, mint: Callable) -> None:
+    from local.runtime import LambdaContext
+
+    handler = api.handler("BazaarvoiceConfirmFunction")
+    for reply in (api.get(LANDING, query={"bv_authtoken": mint()["bv_authtoken"]}), api.get(LANDING),
+                  confirm_form(api, "never-minted-token")):
+        result = handler(reply.event, LambdaContext(function_name="BazaarvoiceConfirmFunction"))
+        assert type(result["body"]) is str  # a str subclass would not survive the runtime's serialization
+        assert json.loads(json.dumps(result)) == result
