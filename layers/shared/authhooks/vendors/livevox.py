@@ -105,21 +105,21 @@ class LiveVoxClient(VendorClient):
         """Whether LiveVox still accepts the session (a use that keeps it alive)."""
         response = self.call("validate", "GET", "/session/validate", params={"sessionId": session_id},
                              headers={"LV-Session": session_id})
-        if 200 <= response.status < 300:
-            return True
-        if response.status in (401, 404):
-            return False
-        raise self._refused("validate", response)
+        return self._session_known("validate", response)
 
     def logout(self, session_id: str) -> bool:
         """End the session at LiveVox; False when it was already gone."""
         response = self.call("logout", "DELETE", f"/session/logout/{quote(session_id, safe='')}",
                              headers={"LV-Session": session_id})
+        return self._session_known("logout", response)
+
+    def _session_known(self, operation: str, response: VendorResponse) -> bool:
+        # The validate answer's shape is unconfirmed (VENDORS.md 3): the status alone decides.
         if 200 <= response.status < 300:
             return True
         if response.status in (401, 404):
             return False
-        raise self._refused("logout", response)
+        raise self._refused(operation, response)
 
     def _login(self, operation: str, path: str, body: dict[str, Any]) -> LiveVoxLogin:
         response = self.call(operation, "POST", path, json=body, headers={"LV-Access": self._access_token()})
