@@ -31,6 +31,9 @@ def _serve_moto(host: str, port: int, conn: Connection) -> None:
     """Child process: moto's server until the parent says stop or goes away."""
     from moto.server import ThreadedMotoServer
 
+    from local.moto_atomic import make_dynamodb_atomic
+
+    make_dynamodb_atomic()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if port:
         # ThreadedMotoServer.start() waits forever when its port is taken; fail with a message instead.

@@ -12,12 +12,14 @@ from urllib.parse import urlencode
 import pytest
 
 from local import config, runtime, template
+from local.moto_atomic import make_dynamodb_atomic
 
 # Before anything builds a boto3 client: fake credentials, and no endpoint left over from a shell.
 os.environ.update(config.FAKE_AWS_ENV)
 for _name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL") or n == "AWS_PROFILE"]:
     del os.environ[_name]
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "authhooks")
+make_dynamodb_atomic()  # in-process moto and the threaded moto server both serve from this process
 
 ARTIFACT = runtime.artifact_kind()
 _code, _layer = runtime.paths(next(iter(template.functions(template.cached()).values())), ARTIFACT)
