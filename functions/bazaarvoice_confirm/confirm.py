@@ -111,8 +111,7 @@ def confirm(authtoken: str) -> Confirmation:
         _count("rejected")
         raise
     now = store.now()
-    config = settings.bazaarvoice()
-    expires_at = user.claims.expires_at(now, config.token_ttl_days)
+    expires_at = user.claims.expires_at(now, settings.bazaarvoice().token_ttl_days)
     user_id = user.claims.bv_user_id
     # The confirmation record first: it is what lets the shopper's retry succeed if anything after it fails.
     store.put(key, {"kind": CONFIRM_KIND, "bv_user_id": user_id, "user_token": user.user_token,

@@ -54,6 +54,14 @@ class AuthenticatedUser:
     claims: UserTokenClaims
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """How an answer failed: the code BV sent (or what we saw instead) and the error to raise."""
+
+    code_seen: str
+    exception: ServiceError
+
+
 def decode_user_token(user_token: str) -> UserTokenClaims:
     """The claims of a token shaped ``<32 hex><hex of userid=…&hosted=VERIFIED&date=YYYYMMDD[&maxage=N]>``.
 
@@ -120,13 +128,6 @@ class BazaarvoiceClient(VendorClient):
             raise answer.exception
         redactor.add_request_secrets(answer)
         return AuthenticatedUser(answer, decode_user_token(answer))
-
-@dataclass(frozen=True)
-class Refusal:
-    """How an answer failed: the code BV sent (or what we saw instead) and the error to raise."""
-
-    code_seen: str
-    exception: ServiceError
 
 
 def read_answer(response: VendorResponse) -> str | Refusal:
