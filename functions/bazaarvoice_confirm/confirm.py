@@ -80,7 +80,10 @@ def allowed_return_url(value: str | None) -> str | None:
 
 def _origin(url: str) -> str | None:
     """``scheme://host[:port]`` of an absolute http(s) URL without userinfo; None for anything else."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced "[" or "]" (an IPv6 literal gone wrong)
+        return None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not url[len(scheme):].startswith("://"):
         return None  # relative, protocol-relative (//host), javascript:, https:/host and the like

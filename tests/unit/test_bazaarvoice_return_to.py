@@ -54,7 +54,7 @@ def test_allowed(confirm: ModuleType, url: str) -> None:
     "https://shop.example.com\\@evil.example", "https://shop.example.com.", "https://[::1]/",
     "https://shop.example.com:99999/", "https://shop.example.com:-1/", "http://127.0.0.1:3001/",
     "http://localhost:3000/", "https://shop.example.com/" + "a" * 2100, "https://shop.example.com/\x00",
-    "https://shop.example.com/é",
+    "https://shop.example.com/é", "https://shop.example.com[", "https://[shop.example.com/", "https://]/",
 ])
 def test_refused(confirm: ModuleType, url: str | None) -> None:
     assert confirm.allowed_return_url(url) is None

@@ -71,6 +71,7 @@ OPEN_REDIRECTS = [
     "ftp://shop.example.com/",
     "/bazaarvoice/../../evil.example",
     "evil.example",
+    "https://shop.example.com[",  # an unbalanced IPv6 bracket: the URL parser refuses it
     "",
 ]
 
