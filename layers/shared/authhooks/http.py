@@ -58,7 +58,8 @@ class RetryPolicy:
             read=self.read,
             status=self.status,
             other=0,
-            allowed_methods=frozenset(self.methods),
+            # urllib3 reads an empty collection as "any verb"; a name no request uses means "none".
+            allowed_methods=frozenset(self.methods) or frozenset({"NO-METHOD"}),
             status_forcelist=frozenset(self.status_forcelist),
             backoff_factor=self.backoff_factor,
             backoff_max=2.0,
