@@ -10,16 +10,19 @@ import logging
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ReadTimeoutError
-from urllib3.util.retry import Retry
 
 from authhooks.errors import VendorRejected, VendorTimeout, VendorUnavailable
 from authhooks.telemetry import logger, metrics, redactor
+
+if TYPE_CHECKING:
+    import requests
+    from urllib3.util.retry import Retry
+
+# requests and urllib3 are imported on first use: a cache hit never calls a vendor, so its cold
+# start should not pay for them.
 
 
 class _RedactedRetryLines(logging.Filter):
@@ -36,6 +39,8 @@ for _name in ("urllib3.connectionpool", "urllib3.util.retry"):
 
 def _read_timed_out(exc: requests.exceptions.RequestException) -> bool:
     # Read timeouts that used up their retries reach us as a ConnectionError around MaxRetryError.
+    from urllib3.exceptions import ReadTimeoutError
+
     reason = getattr(exc.args[0] if exc.args else None, "reason", None)
     return isinstance(reason, ReadTimeoutError)
 
@@ -52,6 +57,8 @@ class RetryPolicy:
     backoff_factor: float = 0.1
 
     def to_urllib3(self) -> Retry:
+        from urllib3.util.retry import Retry
+
         return Retry(
             total=self.connect + self.read + self.status,
             connect=self.connect,
@@ -75,6 +82,9 @@ CONNECT_ONLY = RetryPolicy()
 
 def vendor_session(policy: RetryPolicy, pool_size: int = 10) -> requests.Session:
     """A session with connection pooling and the given retry policy on http and https."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=policy.to_urllib3(), pool_connections=2, pool_maxsize=pool_size)
     session.mount("https://", adapter)
@@ -106,6 +116,8 @@ class VendorClient:
 
     def call(self, operation: str, method: str, path: str, **kwargs: Any) -> VendorResponse:
         """Send one request; transport failures become vendor_* errors, the body is decoded JSON."""
+        import requests
+
         url = f"{self.base_url}{path}"
         started = time.perf_counter()
         try:
