@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` prints a markdown table and writes bench/results/latest.json."""

@@ -1,0 +1,91 @@
+"""Vendor calls saved: many requests over few accounts through the local API (worker processes, like
+Lambda containers) with a realistic vendor latency, next to calling the vendor every time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import requests
+
+from bench.environment import Backends
+from bench.stats import summarize
+from local.stack import Stack
+
+WORKERS = 16
+WARM_UP_TOKEN = "0b7c2a1e-4f3d-4c2b-9a8e-1d2c3b4a5f60"
+LOUDVOICE_AUTH = ("sandbox-public-key", "sandbox-private-key")
+
+
+def _run(requests_count: int, send: Callable[[int], int]) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+
+    def one(index: int) -> None:
+        started = time.perf_counter()
+        status = send(index)
+        latencies.append((time.perf_counter() - started) * 1000)
+        statuses[status] = statuses.get(status, 0) + 1
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        list(pool.map(one, range(requests_count)))
+    return {"wall_s": round(time.perf_counter() - started, 3), "latency_ms": summarize(latencies).as_dict(),
+            "statuses": {str(k): v for k, v in sorted(statuses.items())}}
+
+
+def _livevox_body(index: int) -> dict[str, Any]:
+    return {"client_name": "SANDBOX", "user_name": f"bench-user-{index % 10}", "password": "sandbox-password"}
+
+
+def _loudvoice_body(index: int) -> dict[str, Any]:
+    n = index % 50
+    return {"author": {"author_reference": f"BENCH-{n}", "name": f"Author {n}", "email": f"a{n}@example.com"}}
+
+
+def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]:
+    stack = Stack(api_port=0, dynamodb_port=0, sandbox_port=0, artifact="build").start()
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=WORKERS))
+    try:
+        sandbox = stack.sandbox_url
+        session.post(f"{sandbox}/_sandbox/latency", json={"ms": latency_ms}, timeout=10).raise_for_status()
+        results: dict[str, Any] = {"vendor_latency_ms": latency_ms, "requests": requests_count, "workers": WORKERS}
+
+        cases = {
+            "LiveVox (10 accounts)": (
+                "livevox.login", 10,
+                lambda i: session.post(f"{stack.api_url}/livevox/sessions", json=_livevox_body(i), timeout=60),
+                lambda i: session.post(f"{sandbox}/livevox/session/login", json={
+                    "clientName": "SANDBOX", "userName": f"bench-user-{i % 10}", "password": "sandbox-password",
+                    "agent": False}, headers={"LV-Access": "sandbox-access-token"}, timeout=60),
+            ),
+            "LoudVoice (50 authors)": (
+                "loudvoice.session_start", 50,
+                lambda i: session.put(f"{stack.api_url}/loudvoice/sessions", json=_loudvoice_body(i), timeout=60),
+                lambda i: session.put(f"{sandbox}/loudvoice/loudvoice/authors/sessions.json", json={
+                    "request": {"author_session": {"author": _loudvoice_body(i)["author"]}}},
+                    auth=LOUDVOICE_AUTH, timeout=60),
+            ),
+        }
+        # Start every worker process first (Lambda keeps warm containers); cold starts are measured elsewhere.
+        for path in ("/livevox/sessions/warm-up", f"/loudvoice/sessions/{WARM_UP_TOKEN}"):
+            _run(WORKERS * 2, lambda _, p=path: session.get(f"{stack.api_url}{p}", timeout=60).status_code)
+        for name, (counter, floor, through_us, direct) in cases.items():
+            session.delete(f"{sandbox}/_sandbox/calls", timeout=10)
+            ours = _run(requests_count, lambda i, send=through_us: send(i).status_code)
+            made = session.get(f"{sandbox}/_sandbox/calls", timeout=10).json().get(counter, 0)
+            every_time = _run(requests_count, lambda i, send=direct: send(i).status_code)
+            results[name] = {
+                "vendor_calls": made,
+                "floor": floor,
+                "through_authhooks": ours,
+                "vendor_every_time": every_time,
+                "speedup": round(every_time["wall_s"] / ours["wall_s"], 2),
+            }
+        return results
+    finally:
+        session.close()
+        stack.stop()

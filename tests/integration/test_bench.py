@@ -1,0 +1,30 @@
+"""The benchmark code still runs (tiny counts; the figures themselves are only read from `make bench`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from local import template
+
+
+def test_bench_quick_run_writes_every_section(tmp_path: Path) -> None:
+    output = tmp_path / "bench.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--output", str(output)], cwd=template.ROOT,
+                          capture_output=True, text=True, timeout=600, env=env, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "### Cold start" in done.stdout and "### Size of the build" in done.stdout
+    results = json.loads(output.read_text())
+    functions = set(template.functions(template.cached()))
+    assert functions <= set(results["cold_start"])
+    for name in functions:
+        assert {"median", "p90", "p99", "min", "max", "runs"} <= set(results["cold_start"][name]["import_ms"])
+    assert len(results["warm"]) == 3
+    for row in results["warm"].values():
+        assert row["dynamodb_requests_per_hit"] == 1
+    assert results["vendor_calls"]["LiveVox (10 accounts)"]["vendor_calls"] == 10
+    assert {"SharedLayer", *functions} == set(results["size"])
