@@ -5,11 +5,11 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from authhooks import settings
+from authhooks.api import iso_utc
 from authhooks.errors import FieldError, InvalidRequest, NotFound, TokenInvalid
 from authhooks.store import Item, Keys, token_store
 from authhooks.telemetry import logger, redactor
@@ -39,14 +39,9 @@ class Confirmation:
             "status": "confirmed",
             "bv_user_id": self.bv_user_id,
             "user_token": self.user_token,
-            "expires_at": iso(self.expires_at),
+            "expires_at": iso_utc(self.expires_at),
             "already_confirmed": self.already_confirmed,
         }
-
-
-def iso(epoch: int) -> str:
-    """ISO 8601 UTC with a ``Z`` (API.md)."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def landing_request(values: Mapping[str, Any]) -> tuple[str, str | None]:
@@ -146,8 +141,8 @@ def stored_user(bv_user_id: str) -> dict[str, Any]:
     return {
         "bv_user_id": record["bv_user_id"],
         "user_token": record["user_token"],
-        "confirmed_at": iso(int(record["confirmed_at"])),
-        "expires_at": iso(int(record["expires_at"])),
+        "confirmed_at": iso_utc(record["confirmed_at"]),
+        "expires_at": iso_utc(record["expires_at"]),
     }
 
 

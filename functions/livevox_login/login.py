@@ -12,11 +12,11 @@ import hmac
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from authhooks import settings
+from authhooks.api import iso_utc
 from authhooks.errors import FieldError, InternalError, InvalidRequest, NotFound, Unauthorized, VendorUnavailable
 from authhooks.store import Item, Keys, TokenStore, token_store
 from authhooks.telemetry import logger, metrics, redactor
@@ -397,5 +397,3 @@ def _same(stored: Any, given: str) -> bool:
     return hmac.compare_digest(str(stored or "").encode("utf-8"), given.encode("utf-8"))
 
 
-def iso_utc(epoch_seconds: int) -> str:
-    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

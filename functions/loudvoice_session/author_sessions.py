@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from authhooks.api import iso_utc
 from authhooks.errors import FieldError, InvalidRequest, NotFound
 from authhooks.store import Keys, digest, token_store
 from authhooks.telemetry import logger, redactor
@@ -184,15 +184,11 @@ def check_token(token: str) -> None:
         raise InvalidRequest.of([FieldError("session_token", "not a LoudVoice session token (a UUID)")])
 
 
-def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _body(record: dict[str, Any], *, cached: bool) -> dict[str, Any]:
     """The API.md body from a stored session record."""
     return {
         "session_token": record["session_token"],
-        "expires_at": _iso(int(record["expires_at"])),
+        "expires_at": iso_utc(record["expires_at"]),
         "expires_in": record["expires_in"],
         "author_created": record["author_created"],
         "cached": cached,

@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 import pytest
+from authhooks.api import iso_utc
 from authhooks.errors import InvalidRequest
 
 from local import runtime, template
@@ -85,8 +86,8 @@ def test_caller_secrets_are_the_password_and_the_id_token() -> None:
 
 
 def test_times_are_iso_8601_utc() -> None:
-    assert login.iso_utc(0) == "1970-01-01T00:00:00Z"
-    assert login.iso_utc(1795447875) == "2026-11-23T15:31:15Z"
+    assert iso_utc(0) == "1970-01-01T00:00:00Z"
+    assert iso_utc(1795447875) == "2026-11-23T15:31:15Z"
 
 
 def test_waiters_back_off_exponentially_with_jitter_up_to_a_second() -> None:

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -38,6 +39,11 @@ SECURITY_HEADERS = {
 }
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def iso_utc(epoch_seconds: int | float) -> str:
+    """Epoch seconds as the API's time format (ISO 8601 UTC, ``2026-11-23T15:04:05Z``)."""
+    return datetime.fromtimestamp(int(epoch_seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def request_id_of(event: dict[str, Any]) -> str | None:
@@ -207,6 +213,7 @@ __all__ = [
     "PROBLEM_JSON",
     "accepts_json",
     "form_or_json",
+    "iso_utc",
     "json_object",
     "lambda_entry",
     "make_resolver",
