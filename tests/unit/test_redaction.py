@@ -54,3 +54,14 @@ def test_exceptions_are_scrubbed() -> None:
 
         record = logging.LogRecord("t", logging.ERROR, __file__, 1, "boom", None, sys.exc_info())
     assert "canary-in-exception" not in RedactingFormatter(redactor).format(record)
+
+
+def test_one_threads_end_of_request_does_not_forget_another_threads_secrets() -> None:
+    import threading
+
+    redactor = Redactor()
+    redactor.add_request_secrets("canary-thread-main")
+    other = threading.Thread(target=redactor.end_request)
+    other.start()
+    other.join()
+    assert "canary-thread-main" not in render(redactor, "canary-thread-main")

@@ -21,7 +21,15 @@ class Redactor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._deployment: set[str] = set()
-        self._request: set[str] = set()
+        # Per thread: one Lambda container serves one request at a time, but tests and the local
+        # stack may run several handlers in threads of one process.
+        self._local = threading.local()
+
+    @property
+    def _request(self) -> set[str]:
+        if not hasattr(self._local, "values"):
+            self._local.values = set()
+        return self._local.values
 
     def add_deployment_secrets(self, values: Iterable[Any]) -> None:
         """Remember secret values for the life of the container (from the secret store)."""
@@ -29,13 +37,11 @@ class Redactor:
             self._deployment.update(_leaves(values))
 
     def add_request_secrets(self, *values: Any) -> None:
-        """Remember values a caller sent (passwords, tokens) until the invocation ends."""
-        with self._lock:
-            self._request.update(_leaves(values))
+        """Remember values a caller sent (passwords, tokens) until this thread's invocation ends."""
+        self._request.update(_leaves(values))
 
     def end_request(self) -> None:
-        with self._lock:
-            self._request.clear()
+        self._request.clear()
 
     def scrub(self, text: str) -> str:
         with self._lock:
