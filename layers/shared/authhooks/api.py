@@ -155,16 +155,40 @@ def _invalid_body(message: str) -> InvalidRequest:
     return InvalidRequest(f"body: {message}", errors=[FieldError("body", message)])
 
 
+def _content_type(event: dict[str, Any]) -> str:
+    """The request's media type, lower-cased, without parameters ("" when the header is absent)."""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    return headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _is_json_type(content_type: str) -> bool:
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+def _refused_type(content_type: str, use: str) -> InvalidRequest:
+    return InvalidRequest(f"content-type: {content_type[:64]} is not accepted",
+                          errors=[FieldError("content-type", f"use {use}")])
+
+
 def json_object(event: dict[str, Any]) -> dict[str, Any]:
     """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    content_type = _content_type(event)
+    if content_type and not _is_json_type(content_type):
+        # A body declared as something else is not ours to guess at (no header at all is read as JSON).
+        raise _refused_type(content_type, "application/json")
     raw = decoded_body(event)
     if not raw.strip():
         raise _invalid_body("a JSON object is required")
     try:
         text = raw.decode("utf-8")
         value = json.loads(text, object_pairs_hook=_reject_duplicates)
+        # The JSON grammar lets a lone surrogate ("\ud800") through; it is no character, and hashing,
+        # storing or logging it fails later: refuse it here, once, for every route.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeDecodeError as exc:
         raise _invalid_body("not valid UTF-8") from exc
+    except UnicodeEncodeError as exc:
+        raise _invalid_body("a \\u escape is not a character (a lone surrogate)") from exc
     except RecursionError as exc:
         raise _invalid_body("nested too deeply") from exc
     except ValueError as exc:
@@ -174,22 +198,24 @@ def json_object(event: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+MAX_FORM_FIELDS = 20
+
+
 def form_or_json(event: dict[str, Any]) -> dict[str, Any]:
     """A form-encoded or JSON body as a dict (the landing page posts a form, scripts post JSON)."""
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/json" or content_type.endswith("+json"):
+    content_type = _content_type(event)
+    if _is_json_type(content_type):
         return json_object(event)
     if content_type in ("application/x-www-form-urlencoded", ""):
         try:
             text = decoded_body(event).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise _invalid_body("not valid UTF-8") from exc
-        return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=20))
-    raise InvalidRequest(
-        f"content-type: {content_type} is not accepted",
-        errors=[FieldError("content-type", "use application/x-www-form-urlencoded or application/json")],
-    )
+        try:
+            return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS))
+        except ValueError as exc:  # more fields than any page of ours posts
+            raise _invalid_body(f"more than {MAX_FORM_FIELDS} form fields") from exc
+    raise _refused_type(content_type, "application/x-www-form-urlencoded or application/json")
 
 
 def accepts_json(event: dict[str, Any]) -> bool:
