@@ -22,6 +22,12 @@ _LOG = logging.getLogger("local.apigateway")
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit; the functions enforce their smaller one
 OPENAPI = template.ROOT / "openapi.yaml"
+# /docs: Swagger UI from the pinned swagger-ui-bundle package, every asset served here (no CDN).
+DOCS_PAGES = Path(__file__).resolve().parent / "docs"
+_DOCS_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+               ".css": "text/css; charset=utf-8", ".png": "image/png"}
+_SWAGGER_UI_ASSETS = ("swagger-ui.css", "index.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
+                      "favicon-32x32.png", "favicon-16x16.png")
 # Connection-level headers are the gateway's business, never the function's.
 _HOP_BY_HOP = {"connection", "content-length", "date", "keep-alive", "server", "transfer-encoding"}
 _FORWARDED = ("x-forwarded-for", "x-forwarded-port", "x-forwarded-proto")
@@ -96,6 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
             return error.status, "-"
         if self.command == "GET" and raw_path == "/openapi.yaml":
             return self._send_openapi(request_id), "openapi"
+        if self.command == "GET" and (raw_path == "/docs" or raw_path.startswith("/docs/")):
+            return self._send_docs(raw_path, request_id), "docs"
         match = events.match_route(self.server.routes, self.command, raw_path)
         if match is None:
             error = _not_found(f"no route for {self.command} {raw_path}")
@@ -175,6 +183,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_problem(error, request_id)
             return error.status
         self._send(200, [("Content-Type", "application/yaml")], path.read_bytes(), request_id)
+        return 200
+
+    def _send_docs(self, raw_path: str, request_id: str) -> int:
+        name = raw_path.removeprefix("/docs").strip("/") or "index.html"
+        if name in _SWAGGER_UI_ASSETS:
+            from swagger_ui_bundle import swagger_ui_path
+
+            path = Path(str(swagger_ui_path)) / name
+        else:
+            # Only our own files by exact name: nothing outside the folder can be named.
+            path = DOCS_PAGES / name
+            if name not in {p.name for p in DOCS_PAGES.iterdir()}:
+                error = _not_found(f"no such documentation file: {name}")
+                self._send_problem(error, request_id)
+                return error.status
+        content_type = _DOCS_TYPES.get(path.suffix, "application/octet-stream")
+        self._send(200, [("Content-Type", content_type)], path.read_bytes(), request_id)
         return 200
 
     def _send_problem(self, error: GatewayError, request_id: str) -> None:
