@@ -46,8 +46,9 @@ def bv_error(code: str, message: str) -> VendorError:
 class BazaarvoiceBackend:
     """Auth tokens waiting to be exchanged, users by email, the per-minute quota, the error shape."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, passkey: str = PASSKEY) -> None:
         self._clock = clock
+        self.passkey = passkey  # the demo value unless a test seeds its own (secret canaries)
         self.reset()
 
     def reset(self) -> None:
@@ -76,7 +77,7 @@ class BazaarvoiceBackend:
 
     def authenticate(self, passkey: str | None, authtoken: str | None, api_version: str | None) -> str:
         """Exchange an auth token (once) for a user token."""
-        if not passkey or not hmac.compare_digest(passkey.encode(), PASSKEY.encode()):
+        if not passkey or not hmac.compare_digest(passkey.encode(), self.passkey.encode()):
             raise bv_error("ERROR_PARAM_INVALID_API_KEY", "The passkey provided is invalid.")
         if not api_version:
             raise bv_error("ERROR_PARAM_INVALID_PARAMETERS", "The ApiVersion parameter is required.")

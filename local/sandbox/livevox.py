@@ -51,8 +51,10 @@ def _same(given: str | None, expected: str) -> bool:
 class LiveVoxBackend:
     """Sessions that stay valid while used at least once every two hours."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, access_token: str = ACCESS_TOKEN, password: str = PASSWORD) -> None:
         self._clock = clock
+        # The demo values unless a test seeds its own (secret canaries).
+        self.access_token, self.password = access_token, password
         self.reset()
 
     def reset(self) -> None:
@@ -63,7 +65,7 @@ class LiveVoxBackend:
     def login(self, access_token: str | None, client_name: str, user_name: str, password: str, agent: bool) -> Login:
         """Log in with a password; the same principal and access token get the same live session."""
         self._check_client(access_token, client_name)
-        if not _same(password, PASSWORD):
+        if not _same(password, self.password):
             raise lv_error(401, "Invalid username or password")
         return self._session_for(access_token or "", client_name, user_name, agent)
 
@@ -90,7 +92,7 @@ class LiveVoxBackend:
         self._forget(session)
 
     def _check_client(self, access_token: str | None, client_name: str) -> None:
-        if not _same(access_token, ACCESS_TOKEN):
+        if not _same(access_token, self.access_token):
             raise lv_error(401, "Invalid LV-Access token")
         if client_name != CLIENT_NAME:
             raise lv_error(401, "Invalid client name")

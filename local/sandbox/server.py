@@ -40,19 +40,33 @@ MAX_LATENCY_MS = 60_000
 DEFAULT_PORT = 3100
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """What the sandboxes accept: API.md's demo values, unless a test seeds its own (secret canaries)."""
+
+    bazaarvoice_passkey: str = bazaarvoice.PASSKEY
+    loudvoice_public_key: str = loudvoice.PUBLIC_KEY
+    loudvoice_private_key: str = loudvoice.PRIVATE_KEY
+    livevox_access_token: str = livevox.ACCESS_TOKEN
+    livevox_password: str = livevox.PASSWORD
+
+
 class SandboxState:
     """Everything the sandboxes remember: vendor backends, counters, faults, latency, the clock."""
 
-    def __init__(self, clock: SandboxClock | None = None) -> None:
+    def __init__(self, clock: SandboxClock | None = None, credentials: Credentials | None = None) -> None:
+        accepted = credentials or Credentials()
         self.clock = clock or SandboxClock()
         # One lock around every backend call and control change: a sandbox needs correctness, not throughput.
         self.lock = threading.RLock()
         self.calls = CallCounter()
         self.faults = FaultPlan()
         self.latency_ms = 0
-        self.bazaarvoice = bazaarvoice.BazaarvoiceBackend(self.clock)
-        self.loudvoice = loudvoice.LoudVoiceBackend(self.clock)
-        self.livevox = livevox.LiveVoxBackend(self.clock)
+        self.bazaarvoice = bazaarvoice.BazaarvoiceBackend(self.clock, passkey=accepted.bazaarvoice_passkey)
+        self.loudvoice = loudvoice.LoudVoiceBackend(self.clock, public_key=accepted.loudvoice_public_key,
+                                                    private_key=accepted.loudvoice_private_key)
+        self.livevox = livevox.LiveVoxBackend(self.clock, access_token=accepted.livevox_access_token,
+                                              password=accepted.livevox_password)
 
     def reset(self) -> None:
         """Back to a fresh start: vendor state, counters, faults, latency, error shape, clock."""
@@ -416,8 +430,9 @@ class _Handler(BaseHTTPRequestHandler):
 class SandboxServer:
     """The three vendor sandboxes on one loopback port; `port=0` picks a free one."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, state: SandboxState | None = None) -> None:
-        self.state = state or SandboxState()
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, state: SandboxState | None = None,
+                 credentials: Credentials | None = None) -> None:
+        self.state = state or SandboxState(credentials=credentials)
         self._stopping = threading.Event()
         self._httpd = _HTTPServer((host, port), Dispatcher(self.state, self._stopping), self._stopping)
         self._thread: threading.Thread | None = None
