@@ -44,5 +44,10 @@ invoke: install
 bench: install build
 	AUTHHOOKS_ARTIFACT=build $(BIN)/python -m bench
 
+# OpenAPI, fuzzing, fault matrix, hostile transport, canaries, template policies with larger budgets; one table.
+audit: install build
+	AUTHHOOKS_ARTIFACT=build AUTHHOOKS_FUZZ_EXAMPLES=$${AUTHHOOKS_FUZZ_EXAMPLES:-1000} \
+		AUTHHOOKS_FUZZ_SCENARIOS=$${AUTHHOOKS_FUZZ_SCENARIOS:-300} $(BIN)/python -m local.audit
+
 clean:
 	rm -rf .aws-sam $(VENV) .pytest_cache .ruff_cache

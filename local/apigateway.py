@@ -90,7 +90,8 @@ class _Handler(BaseHTTPRequestHandler):
         request_id = events.new_request_id()
         raw_path, _, raw_query = self.path.partition("?")
         status, route_key = self._answer(raw_path, raw_query, request_id)
-        _LOG.info("%s %s -> %s %s (%.0f ms) %s", self.command, raw_path, status, route_key,
+        # The route, never the path: paths carry session tokens and ids (API Gateway's access log has routeKey too).
+        _LOG.info("%s -> %s (%.0f ms) %s", route_key if route_key != "-" else f"{self.command} (no route)", status,
                   (time.monotonic() - started) * 1000, request_id)
 
     def _answer(self, raw_path: str, raw_query: str, request_id: str) -> tuple[int, str]:

@@ -120,7 +120,14 @@ class LambdaContext:
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(fn: template.Function, env: dict[str, str], artifact: str, timeout: float) -> None:
+def _start_worker(fn: template.Function, env: dict[str, str], artifact: str, timeout: float,
+                  log_file: str | None = None) -> None:
+    if log_file:
+        # Everything the worker prints (the functions' log lines, tracebacks) goes to the file instead.
+        descriptor = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(descriptor, 1)
+        os.dup2(descriptor, 2)
+        os.close(descriptor)
     os.environ.update(env)
     _worker["handler"] = load_handler(fn, artifact)
     _worker["name"] = fn.logical_id
@@ -138,14 +145,14 @@ class FunctionPool:
     """Up to ``max_workers`` processes for one function, started on demand as concurrent requests need them."""
 
     def __init__(self, fn: template.Function, env: dict[str, str], *, artifact: str | None = None,
-                 max_workers: int = 8, timeout: float = 15.0) -> None:
+                 max_workers: int = 8, timeout: float = 15.0, log_file: str | None = None) -> None:
         self.fn = fn
         self.timeout = timeout
         self.executor = ProcessPoolExecutor(
             max_workers=max_workers,
             mp_context=get_context("spawn"),
             initializer=_start_worker,
-            initargs=(fn, env, artifact or artifact_kind(), timeout),
+            initargs=(fn, env, artifact or artifact_kind(), timeout, log_file),
         )
 
     def warm(self) -> None:

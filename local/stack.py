@@ -16,11 +16,14 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from local import config, runtime, template
 from local.apigateway import HttpApi
 from local.aws import create_table, seed_secrets
+
+if TYPE_CHECKING:
+    from local.sandbox.server import Credentials
 
 _LOG = logging.getLogger("local.stack")
 _READY_SECONDS = 60.0  # a cold moto import or handler import on a busy machine
@@ -125,12 +128,16 @@ def _close_pools(pools: list[runtime.FunctionPool]) -> None:
 class Stack:
     """moto (DynamoDB, Secrets Manager), the vendor sandboxes, one worker pool per function and the HTTP API.
 
-    Ports: ``None`` = from the environment (``config.Ports.from_env()``), ``0`` = a free one.
+    Ports: ``None`` = from the environment (``config.Ports.from_env()``), ``0`` = a free one. ``secrets`` (logical id ->
+    value) and ``sandbox_credentials`` replace the demo ones (secret canaries); ``worker_log`` collects everything the
+    function workers print.
     """
 
     def __init__(self, api_port: int | None = None, dynamodb_port: int | None = None,
                  sandbox_port: int | None = None, artifact: str | None = None,
-                 parameter_overrides: dict[str, str] | None = None, *, host: str = "127.0.0.1") -> None:
+                 parameter_overrides: dict[str, str] | None = None, *, host: str = "127.0.0.1",
+                 secrets: dict[str, dict] | None = None, sandbox_credentials: Credentials | None = None,
+                 worker_log: str | os.PathLike[str] | None = None) -> None:
         defaults = config.Ports.from_env()
         self.ports = config.Ports(
             api=defaults.api if api_port is None else api_port,
@@ -140,6 +147,9 @@ class Stack:
         self.host = host
         self.artifact = artifact or runtime.artifact_kind()
         self.parameter_overrides = dict(parameter_overrides or {})
+        self.secrets = secrets or config.DEMO_SECRETS
+        self.sandbox_credentials = sandbox_credentials
+        self.worker_log = os.fspath(worker_log) if worker_log is not None else None
         self.functions = template.functions(template.cached())
         self.environments: dict[str, dict[str, str]] = {}
         self.pools: dict[str, runtime.FunctionPool] = {}
@@ -197,10 +207,11 @@ class Stack:
             api = HttpApi(self.invoke, template.routes(template.cached()), host=self.host, port=self.ports.api)
         self.api = api
         with self._binding("sandbox", self.ports.sandbox):
-            self.sandbox = SandboxServer(host=self.host, port=self.ports.sandbox).start()
+            self.sandbox = SandboxServer(host=self.host, port=self.ports.sandbox,
+                                         credentials=self.sandbox_credentials).start()
         self._moto.wait_ready()
         create_table(self.client("dynamodb"))
-        seed_secrets(self.client("secretsmanager"))
+        seed_secrets(self.client("secretsmanager"), self.secrets)
         endpoints = aws_endpoints(self.dynamodb_url)
         self.environments = {
             logical_id: {**env, **endpoints, **config.FAKE_AWS_ENV}
@@ -222,7 +233,8 @@ class Stack:
 
     def _new_pool(self, logical_id: str) -> runtime.FunctionPool:
         return runtime.FunctionPool(self.functions[logical_id], self.environments[logical_id],
-                                    artifact=self.artifact, timeout=function_timeout(logical_id))
+                                    artifact=self.artifact, timeout=function_timeout(logical_id),
+                                    log_file=self.worker_log)
 
     def _warm(self, logical_id: str) -> None:
         try:

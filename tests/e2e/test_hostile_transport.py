@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 
+from local.audit import tally
 from local.stack import Stack
 
 PROBLEM_JSON = "application/problem+json"
@@ -41,9 +42,13 @@ def send(stack: Stack, method: str, path: str, body: bytes | None = None, header
     try:
         connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
-        return Answer(response.status, response.getheaders(), response.read())
+        answer = Answer(response.status, response.getheaders(), response.read())
     finally:
         connection.close()
+    tally("hostile.sent", f"{method} {path.split('?', maxsplit=1)[0]}")
+    if answer.status >= 500:
+        tally("server_errors", f"{method} {path.split('?', maxsplit=1)[0]}")
+    return answer
 
 
 def assert_refused(answer: Answer, status: int = 400, *, html: bool = False, field: str | None = None) -> None:
@@ -60,6 +65,7 @@ def assert_refused(answer: Answer, status: int = 400, *, html: bool = False, fie
         if field is not None:
             assert field in [e["field"] for e in problem.get("errors", [])], problem
     assert answer.header("X-Content-Type-Options") == "nosniff"
+    tally("hostile.clean")
 
 
 def assert_not_split(answer: Answer) -> None:
@@ -73,6 +79,7 @@ def assert_not_split(answer: Answer) -> None:
         assert content_type.startswith((PROBLEM_JSON, "text/html")), content_type
     if content_type.startswith("text/html"):
         assert b"<script>alert(1)</script>" not in answer.body, "caller text is escaped in pages"
+    tally("hostile.clean")
 
 
 # The JSON body routes, each with a valid body (so that only the hostile part can be what is refused).

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 
+from local.audit import tally
 from tests.conftest import Api, AwsBackend, Reply, sandbox_calls
 
 FAULT_COUNT = 10  # more attempts than any client's retry policy makes
@@ -100,6 +101,8 @@ def _snapshot(aws: AwsBackend) -> list[str]:
 @pytest.mark.parametrize("operation", OPERATIONS, ids=IDS)
 def test_a_vendor_fault_gets_the_promised_answer_and_writes_nothing(operation: Operation, mode: str, api: Api,
                                                                     aws: AwsBackend, sandbox_url: str) -> None:
+    label = f"{operation.vendor}.{operation.name} {mode}"
+    tally("faults.tried", label)
     ready = operation.prepare(api, sandbox_url)
     before = _snapshot(aws)
     requests.delete(f"{sandbox_url}/_sandbox/calls", timeout=5).raise_for_status()
@@ -120,3 +123,4 @@ def test_a_vendor_fault_gets_the_promised_answer_and_writes_nothing(operation: O
         assert int(reply.header("Retry-After")) >= 1
     assert sandbox_calls(sandbox_url).get(f"{operation.vendor}.{operation.name}", 0) >= 1, "the fault was met"
     assert _snapshot(aws) == before, "nothing written, nothing removed"
+    tally("faults.survived", label)

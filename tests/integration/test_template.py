@@ -77,15 +77,16 @@ def test_no_function_policy_has_a_wildcard_resource() -> None:
     for fn in template.functions(TPL).values():
         for policy in TPL["Resources"][fn.logical_id]["Properties"]["Policies"]:
             for statement in policy.get("Statement", []):
-                assert statement["Resource"] != "*"
+                assert "*" not in json.dumps(statement["Resource"]), statement  # also inside lists and Fn::Sub
                 assert "*" not in json.dumps(statement["Action"])
             if "AWSSecretsManagerGetSecretValuePolicy" in policy:
                 arn = policy["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]
                 assert arn["Ref"].endswith("Secret")
 
 
-def test_the_sam_translator_accepts_the_template_and_secures_each_route(monkeypatch: pytest.MonkeyPatch) -> None:
-    """cfn-lint misses some translator errors (e.g. an intrinsic where SAM needs a literal): translate for real."""
+@pytest.fixture(scope="module")
+def translated() -> dict:
+    """The template as CloudFormation sees it after the SAM transform."""
     import copy
 
     from samtranslator.translator.transform import transform
@@ -94,13 +95,19 @@ def test_the_sam_translator_accepts_the_template_and_secures_each_route(monkeypa
         def load(self) -> dict[str, str]:
             return {}
 
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     tpl = copy.deepcopy(TPL)
     for resource in tpl["Resources"].values():
         for prop in ("CodeUri", "ContentUri"):
             if prop in resource.get("Properties", {}):
                 resource["Properties"][prop] = "s3://bucket/key.zip"  # what `sam package` puts there
-    out = transform(tpl, {}, NoManagedPolicies())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        return transform(tpl, {}, NoManagedPolicies())
+
+
+def test_the_sam_translator_accepts_the_template_and_secures_each_route(translated: dict) -> None:
+    """cfn-lint misses some translator errors (e.g. an intrinsic where SAM needs a literal): translate for real."""
+    out = translated
     api = next(r for r in out["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api")
     security = {
         (method, path): op["security"]
@@ -111,3 +118,22 @@ def test_the_sam_translator_accepts_the_template_and_secures_each_route(monkeypa
         method = "x-amazon-apigateway-any-method" if route.method == "ANY" else route.method.lower()
         expected = [{"NONE": []}] if route.public else [{"AWS_IAM": []}]
         assert security[(method, route.path)] == expected, f"{route.method} {route.path}"
+
+
+def test_each_function_role_reaches_only_the_table_and_its_own_secret(translated: dict) -> None:
+    """What the policy shortcuts expand to: no ``*`` resource, one secret per function, only AWS's two base policies."""
+    environments = {fn.logical_id: fn.environment for fn in template.functions(TPL).values()}
+    for logical_id, env in environments.items():
+        role = translated["Resources"][f"{logical_id}Role"]["Properties"]
+        assert sorted(role["ManagedPolicyArns"]) == [
+            "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        ]
+        statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+        for statement in statements:
+            assert statement["Effect"] == "Allow"
+            assert "*" not in json.dumps(statement["Resource"]) and "*" not in json.dumps(statement["Action"])
+        resources = json.dumps([s["Resource"] for s in statements])
+        own = next(value["Ref"] for name, value in env.items() if name.endswith("_SECRET"))
+        assert f'"Ref": "{own}"' in resources
+        assert resources.count('Secret"}') == 1, "a function reads its own vendor secret and no other"
