@@ -225,6 +225,12 @@ def _reuse(store: TokenStore, session_pk: str, mac: str) -> Session | None:
         raise Unauthorized("the password does not match the one this session was created with")
     if touched.item is None:
         return None
+    days = _days_left(store, touched.item)
+    if days is not None and days <= 0:
+        # LiveVox ends every session when the password expires, which it said happens about now: ask it again
+        # (a fresh session if the password was changed, password_expired if not), never hand out a dead one.
+        logger.info("cached LiveVox session outlived its password's announced expiry; logging in again")
+        return None
     metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=1)
     _keep_pointer(store, session_pk, touched.item)
     return _answer(store, touched.item, cached=True)
@@ -329,12 +335,17 @@ def _session_expiry(store: TokenStore) -> int:
     return store.now() + SESSION_SECONDS - settings.livevox().session_margin_seconds
 
 
+def _days_left(store: TokenStore, item: Item) -> int | None:
+    """Days until the password expires: the vendor counted at login, so whole days since then are taken off."""
+    days = item.get("days_until_password_expires")
+    if days is None:
+        return None
+    return int(days) - (store.now() - int(item.get("logged_in_at", store.now()))) // 86400
+
+
 def _answer(store: TokenStore, item: Item, *, cached: bool) -> Session:
     redactor.add_request_secrets(item["session_id"])
-    days = item.get("days_until_password_expires")
-    if days is not None:
-        # The vendor counted at login; a session reused for days must not repeat a stale count.
-        days -= (store.now() - int(item.get("logged_in_at", store.now()))) // 86400
+    days = _days_left(store, item)
     return Session(
         session_id=item["session_id"],
         client_id=item.get("client_id"),
