@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 import uuid
@@ -232,6 +233,12 @@ class _Server(ThreadingHTTPServer):
         self.routes = list(routes)
         self.invoke = invoke
         self.openapi = openapi
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client closing a kept-alive connection is routine, not a traceback on stderr; anything else is logged.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        _LOG.exception("connection from %s failed", client_address)
 
 
 class HttpApi:
