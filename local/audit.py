@@ -56,7 +56,7 @@ def table(figures: dict[str, Counter[str]], routes: list[str], minutes: float, o
     covered = [route for route in routes if cases[route] > 0]
     tried, survived = sum(figures["faults.tried"].values()), sum(figures["faults.survived"].values())
     hostile, clean = sum(figures["hostile.sent"].values()), sum(figures["hostile.clean"].values())
-    values, places = sum(figures["canaries.values"].values()), sum(figures["canaries.places"].values())
+    canaries = {name: sum(figures[f"canaries.{name}"].values()) for name in ("values", "log_lines", "answers", "items")}
     fewest = min((cases[route] for route in routes), default=0)
     rows = [
         ("cases generated (schemathesis)",
@@ -65,8 +65,9 @@ def table(figures: dict[str, Counter[str]], routes: list[str], minutes: float, o
         ("server errors found", f"{sum(figures['server_errors'].values())} (fuzzing and hostile requests)"),
         ("faults tried / survived", f"{tried} / {survived} (every vendor operation x every fault mode)"),
         ("hostile requests answered cleanly", f"{clean} / {hostile} (a 4xx problem or page; nothing split)"),
-        ("canaries leaked", f"{sum(figures['canaries.leaked'].values())} "
-                            f"({values} canary values checked across {places} log lines, answers and table items)"),
+        ("canaries leaked", f"{sum(figures['canaries.leaked'].values())} ({canaries['values']} secrets searched in "
+                            f"{canaries['log_lines']} log lines, {canaries['answers']} answers, "
+                            f"{canaries['items']} table items)"),
         ("routes covered", f"{len(covered)} / {len(routes)} template routes (every operation of openapi.yaml)"),
         ("tests", f"{outcome} in {minutes:.1f} min"),
     ]

@@ -200,6 +200,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         local_logger.removeHandler(capture)
         local_logger.setLevel(previous_level)
     workload.log = Path(worker_log).read_text(encoding="utf-8", errors="replace") + "\n".join(gateway_lines)
+    for figure, count in (("values", len(DEPLOYMENT) + len(workload.caller_secrets)),
+                          ("log_lines", len(workload.log.splitlines())), ("answers", len(workload.answers)),
+                          ("items", len(workload.items))):
+        tally(f"canaries.{figure}", count=count)
     yield workload
 
 
@@ -207,8 +211,6 @@ def _leaks(places: dict[str, str], canaries: dict[str, str]) -> list[str]:
     found = [f"{name} in {where}" for where, text in places.items() for name, value in canaries.items()
              if value in text or json.dumps(value)[1:-1] in text]
     tally("canaries.leaked", count=len(found))
-    tally("canaries.values", count=len(canaries))
-    tally("canaries.places", count=len(places))
     return found
 
 
