@@ -34,6 +34,8 @@ OPENAPI = Path(__file__).resolve().parents[2] / "openapi.yaml"
 FUZZ_EXAMPLES = int(os.environ.get("AUTHHOOKS_FUZZ_EXAMPLES", "200"))
 SCENARIOS = int(os.environ.get("AUTHHOOKS_FUZZ_SCENARIOS", "60"))
 SEED = 20261123
+# pytest's 300 s per test is for CI's budget; a larger one (make audit) gets time in proportion.
+pytestmark = pytest.mark.timeout(300 + FUZZ_EXAMPLES // 4 + SCENARIOS)
 # The methods an HTTP API routes: the coverage phase sends the other ones of these to each path (a 405 is due).
 HTTP_API_METHODS = ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"]
 # The landing routes answer HTML or JSON by Accept: both are fuzzed.
