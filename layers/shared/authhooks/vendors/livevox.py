@@ -22,7 +22,8 @@ from authhooks.http import RetryPolicy, VendorClient, VendorResponse
 
 # LiveVox hands the same session to the same user and token, so a repeated login is harmless:
 # one more try on a failed connect or a 5xx. Worst case with the default timeouts (2 s connect,
-# 5 s read): 2 + 5 + 5 s, under the 15 s function timeout; read timeouts are never repeated.
+# 5 s read): 2 + 5 + 5 s; with the single-flight wait (8 s) under the 25 s function timeout.
+# Read timeouts are never repeated.
 LOGIN_RETRIES = RetryPolicy(
     connect=1,
     read=0,

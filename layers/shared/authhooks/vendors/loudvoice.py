@@ -27,8 +27,8 @@ from authhooks.telemetry import logger, redactor
 
 SESSIONS_PATH = "/loudvoice/authors/sessions.json"
 
-# Lambda stops the function at 15 s; vendor time, retries and backoff included, stays under this,
-# which leaves room for the store, the secret and a cold start.
+# Vendor time, retries and backoff included, stays well under the function timeout (25 s), which
+# leaves room for the store, the secret and a cold start.
 VENDOR_BUDGET_SECONDS = 12.0
 CONNECT_RETRIES = 2
 MAX_ANSWER_RETRIES = 2  # read timeouts and 5xx together
