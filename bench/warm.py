@@ -52,12 +52,14 @@ class Caller:
         return status, json.loads(raw) if raw else None
 
 
-def _timed(call: Callable[[], Any], count: int) -> list[float]:
-    samples = []
+def _timed_pair(ours: Callable[[], Any], base: Callable[[], Any], count: int) -> tuple[list[float], list[float]]:
+    """Alternate the two calls, so drift on a shared machine (the server's state, other load) hits both alike."""
+    samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(count):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
+        for call, into in ((ours, samples[0]), (base, samples[1])):
+            started = time.perf_counter()
+            call()
+            into.append((time.perf_counter() - started) * 1000)
     return samples
 
 
@@ -110,9 +112,6 @@ def _measure(backends: Backends, calls: int) -> dict[str, Any]:
         made.clear()
         hit()
         replay = list(made)
-        sent.clear()
-        ours = _timed(hit, calls)
-        requests_per_hit = len(sent) / calls
 
         def bare_calls(ops: list[tuple[str, dict[str, Any]]] = replay) -> None:
             for operation, params in ops:
@@ -120,7 +119,9 @@ def _measure(backends: Backends, calls: int) -> dict[str, Any]:
 
         for _ in range(WARMUP):
             bare_calls()
-        base = _timed(bare_calls, calls)
+        sent.clear()
+        ours, base = _timed_pair(hit, bare_calls, calls)
+        requests_per_hit = len(sent) / calls
         ours_summary, base_summary = summarize(ours), summarize(base)
         results[name] = {
             "handler_ms": ours_summary.as_dict(),
