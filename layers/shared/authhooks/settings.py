@@ -134,8 +134,14 @@ def secret(name: str) -> dict[str, Any]:
         raise InternalError("vendor credentials are not available") from exc
     if not isinstance(value, dict):
         raise InternalError("vendor secret is not a JSON object")
-    redactor.add_deployment_secrets(value)
+    if _registered.get(name) is not value:
+        # Parameters hands back the same object while it is cached: register each fetched value once.
+        redactor.add_deployment_secrets(value)
+        _registered[name] = value
     return value
+
+
+_registered: dict[str, dict[str, Any]] = {}
 
 
 def reset() -> None:
