@@ -39,14 +39,12 @@ class Caller:
         self.handlers = {fid: runtime.load_handler(fn, "build") for fid, fn in self.functions.items()}
 
     def __call__(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-        match = events.match_route(self.routes, method, path)
-        assert match, f"no route for {method} {path}"
-        route, params = match
-        event = events.http_api_event(
-            method, path, body=json.dumps(body) if body is not None else None,
+        routed = events.routed_event(
+            self.routes, method, path, body=json.dumps(body) if body is not None else None,
             headers={"content-type": "application/json", "accept": "application/json"},
-            route_key=events.route_key(route.method, route.path), path_parameters=params, iam=not route.public,
         )
+        assert routed, f"no route for {method} {path}"
+        route, event = routed
         result = self.handlers[route.function](event, runtime.LambdaContext(route.function))
         status, _, raw = events.http_response(result)
         return status, json.loads(raw) if raw else None

@@ -106,18 +106,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_openapi(request_id), "openapi"
         if self.command == "GET" and (raw_path == "/docs" or raw_path.startswith("/docs/")):
             return self._send_docs(raw_path, request_id), "docs"
-        match = events.match_route(self.server.routes, self.command, raw_path)
-        if match is None:
+        routed = events.routed_event(
+            self.server.routes, self.command, raw_path, raw_query=raw_query, headers=self._forwarded_headers(),
+            body=body or None, source_ip=self.client_address[0], request_id=request_id,
+        )
+        if routed is None:
             error = _not_found(f"no route for {self.command} {raw_path}")
             self._send_problem(error, request_id)
             return error.status, "-"
-        route, params = match
-        route_key = events.route_key(route.method, route.path)
-        event = events.http_api_event(
-            self.command, raw_path, raw_query=raw_query, headers=self._forwarded_headers(),
-            body=body or None, route_key=route_key, path_parameters=params,
-            source_ip=self.client_address[0], iam=not route.public, request_id=request_id,
-        )
+        route, event = routed
+        route_key = event["routeKey"]
         try:
             result = self.server.invoke(route.function, event)
             status, headers, raw = events.http_response(result)

@@ -125,6 +125,17 @@ def route_key(method: str, path: str) -> str:
     return f"{method} {path}"
 
 
+def routed_event(routes: Iterable[Any], method: str, raw_path: str, **event_fields: Any) -> tuple[Any, dict] | None:
+    """The route API Gateway would pick and the event it would send for it (None: no route matches)."""
+    match = match_route(routes, method, raw_path)
+    if match is None:
+        return None
+    route, params = match
+    event = http_api_event(method, raw_path, route_key=route_key(route.method, route.path),
+                           path_parameters=params, iam=not route.public, **event_fields)
+    return route, event
+
+
 def match_route(routes: Iterable[Any], method: str, path: str) -> tuple[Any, dict[str, str]] | None:
     """API Gateway's route selection: the most specific path wins, then an exact method over ANY.
 

@@ -132,13 +132,9 @@ class Api:
             body = jsonlib.dumps(json)
             headers.setdefault("Content-Type", "application/json")
         raw_query = query if isinstance(query, str) else urlencode(query or {})
-        match = events.match_route(self.routes, method, path)
-        assert match, f"no route in template.yaml for {method} {path}"
-        route, params = match
-        event = events.http_api_event(
-            method, path, raw_query=raw_query, headers=headers, body=body,
-            route_key=events.route_key(route.method, route.path), path_parameters=params, iam=not route.public,
-        )
+        routed = events.routed_event(self.routes, method, path, raw_query=raw_query, headers=headers, body=body)
+        assert routed, f"no route in template.yaml for {method} {path}"
+        route, event = routed
         context = runtime.LambdaContext(function_name=route.function)
         result = self.handler(route.function)(event, context)
         status, header_list, raw = events.http_response(result)
