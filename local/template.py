@@ -67,6 +67,11 @@ class Function:
     def attribute(self) -> str:
         return self.handler.rsplit(".", 1)[1]
 
+    @property
+    def module_file(self) -> str:
+        """The handler module's file, relative to the code directory."""
+        return self.module.replace(".", "/") + ".py"
+
 
 def functions(template: dict[str, Any] | None = None) -> dict[str, Function]:
     """Every AWS::Serverless::Function with its routes and (unresolved) environment, Globals merged."""

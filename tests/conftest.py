@@ -22,8 +22,8 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "authhooks")
 make_dynamodb_atomic()  # in-process moto and the threaded moto server both serve from this process
 
 ARTIFACT = runtime.artifact_kind()
-_code, _layer = runtime.paths(next(iter(template.functions(template.cached()).values())), ARTIFACT)
-runtime.put_first_on_path(_layer)
+# Each function is a package (its handler path is dotted): all of them and the layer, from the chosen artifact.
+runtime.put_functions_on_path(ARTIFACT)
 
 # Short vendor timeouts so the timeout faults cost little wall time.
 TEST_OVERRIDES = {"VendorReadTimeout": "1", "VendorConnectTimeout": "1", "LiveVoxLoginWaitSeconds": "4",

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import pytest
 from authhooks.api import iso_utc
 from authhooks.errors import InvalidRequest
-
-from local import runtime, template
-
-_FUNCTION = template.functions(template.cached())["LiveVoxLoginFunction"]
-runtime.put_first_on_path(runtime.paths(_FUNCTION, runtime.artifact_kind())[0])
-login = importlib.import_module("login")
+from livevox_login import login
 
 DIRECT = {"client_name": "SANDBOX", "user_name": "alice", "password": "pw-123456"}
 

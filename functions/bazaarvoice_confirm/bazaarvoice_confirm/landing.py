@@ -12,7 +12,8 @@ from pathlib import Path
 from authhooks import settings
 from authhooks.errors import InvalidRequest, ServiceError, TokenInvalid, VendorRateLimited
 from aws_lambda_powertools.event_handler import Response
-from confirm import Confirmation
+
+from bazaarvoice_confirm.confirm import Confirmation
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HTML_TYPE = "text/html; charset=utf-8"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import login
 from authhooks.api import json_object, lambda_entry, make_resolver
 from authhooks.errors import FieldError, InvalidRequest
 from authhooks.telemetry import redactor
 from aws_lambda_powertools.event_handler import Response
+
+from livevox_login import login
 
 app = make_resolver()
 

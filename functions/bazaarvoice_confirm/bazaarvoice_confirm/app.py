@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import confirm
-import landing
 from authhooks.api import accepts_json, form_or_json, lambda_entry, make_resolver
 from authhooks.errors import InternalError, ServiceError
 from authhooks.telemetry import logger, redactor
 from aws_lambda_powertools.event_handler import Response
+
+from bazaarvoice_confirm import confirm, landing
 
 app = make_resolver()
 

@@ -3,9 +3,10 @@
 import json
 from typing import Any
 
-import author_sessions
 from authhooks.api import json_object, lambda_entry, make_resolver
 from aws_lambda_powertools.event_handler import Response
+
+from loudvoice_session import author_sessions
 
 app = make_resolver()
 
