@@ -16,11 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self, assert_never
 from urllib.parse import parse_qs, urlsplit
 
-from local.sandbox import bazaarvoice, livevox, loudvoice
+from local.sandbox import aws_proxy, bazaarvoice, livevox, loudvoice
 from local.sandbox.core import (
     DEFAULT_TIMEOUT_SECONDS,
     JSON_TYPE,
     MAX_TIMEOUT_SECONDS,
+    VENDOR_MODES,
     CallCounter,
     Fault,
     FaultMode,
@@ -121,20 +122,21 @@ class ControlService(Service):
     def add_fault(self, request: Request, match: object) -> Response:
         """`POST /_sandbox/faults`."""
         body = _control_body(request)
-        vendor_name = body.get("vendor")
-        vendor = self.vendors.get(vendor_name) if isinstance(vendor_name, str) else None
-        if vendor is None:
-            raise _invalid(f"vendor must be one of {', '.join(sorted(self.vendors))}")
+        name = body.get("vendor")
+        targets: dict[str, Service | aws_proxy.AwsService] = {**self.vendors, **aws_proxy.SERVICES}
+        target = targets.get(name) if isinstance(name, str) else None
+        if target is None:
+            raise _invalid(f"vendor must be one of {', '.join(sorted(targets))}")
         operation = body.get("operation")
-        if operation is not None and (not isinstance(operation, str) or operation not in vendor.operations()):
-            raise _invalid(f"operation must be one of {', '.join(sorted(vendor.operations()))} or absent")
-        try:
-            mode = FaultMode(body.get("mode"))
-        except ValueError as exc:
-            raise _invalid(f"mode must be one of {', '.join(m.value for m in FaultMode)}") from exc
+        if operation is not None and (not isinstance(operation, str) or operation not in target.operations()):
+            raise _invalid(f"operation must be one of {', '.join(sorted(target.operations()))} or absent")
+        modes = aws_proxy.AWS_MODES if isinstance(target, aws_proxy.AwsService) else VENDOR_MODES
+        mode = body.get("mode")
+        if mode not in modes:
+            raise _invalid(f"mode must be one of {', '.join(sorted(modes))} for {target.name}")
         count = _number(body, "count", default=1, minimum=1, maximum=1_000_000, integer=True)
         seconds = _number(body, "seconds", default=DEFAULT_TIMEOUT_SECONDS, minimum=0, maximum=MAX_TIMEOUT_SECONDS)
-        fault = Fault(vendor.name, operation, mode, int(count), float(seconds))
+        fault = Fault(target.name, operation, FaultMode(mode), int(count), float(seconds))
         self.state.faults.add(fault)
         return Response.json(201, fault.as_dict())
 
@@ -335,6 +337,8 @@ def _faulted(service: Service, fault: Fault, request: Request) -> Response | Dro
             return service.render_error(Fault.rate_limited(), request)
         case FaultMode.ERROR_500:
             return service.render_error(Fault.server_error(), request)
+        case FaultMode.THROTTLE:
+            raise AssertionError("throttle is an AWS fault; the control route refuses it for vendors")
         case _:
             assert_never(fault.mode)
 
@@ -435,15 +439,27 @@ class SandboxServer:
         self.state = state or SandboxState(credentials=credentials)
         self._stopping = threading.Event()
         self._httpd = _HTTPServer((host, port), Dispatcher(self.state, self._stopping), self._stopping)
+        self._host = host
         self._thread: threading.Thread | None = None
         self._serving = False
         self._stopped = False
+        self.aws: aws_proxy.AwsProxy | None = None
 
     @property
     def url(self) -> str:
         """`http://<host>:<port>`."""
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def start_aws_proxy(self, upstream: str, port: int = 0) -> str:
+        """Put the AWS fault proxy (sharing this sandbox's counters and faults) in front of moto's server at
+        `upstream`; returns the proxy's URL, the endpoint the functions' boto3 should use. Idempotent."""
+        if self.aws is None:
+            self.aws = aws_proxy.AwsProxy(upstream, self.state.calls, self.state.faults, host=self._host,
+                                          port=port).start()
+        elif self.aws.upstream != upstream:
+            raise ValueError(f"the AWS proxy already forwards to {self.aws.upstream}")
+        return self.aws.url
 
     def start(self) -> Self:
         """Serve in a daemon thread."""
@@ -471,6 +487,8 @@ class SandboxServer:
             return
         self._stopped = True
         self._stopping.set()
+        if self.aws is not None:
+            self.aws.stop()
         if self._serving:
             self._httpd.shutdown()
         if self._thread is not None:
