@@ -28,6 +28,7 @@ LISTEN_BACKLOG = 128
 READ_CHUNK = 64 * 1024
 _HOP_BY_HOP = {"connection", "content-length", "keep-alive", "transfer-encoding", "date", "server"}
 
+RAW_HEADERS = "local.raw_headers"  # environ key: [(name, value), ...] exactly as the client sent them
 App = Callable[[Request], Response]
 # (status, code, detail) -> the server's own answer to a request it will not pass on (413, 400).
 Refusal = Callable[[int, str, str], Response]
@@ -81,8 +82,9 @@ class _Handler(WSGIRequestHandler):
             self._write(self.server.refuse(refused.status, refused.code, refused.detail))
             return
         environ = self.make_environ()
+        # The headers as sent, repeats and names with underscores kept (the WSGI environ merges or drops them).
         environ.update({"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
-                        "wsgi.input_terminated": False, "local.stopping": self.server.stopping})
+                        "wsgi.input_terminated": False, RAW_HEADERS: list(self.headers.items())})
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         try:
             response = self.server.app(Request(environ))
