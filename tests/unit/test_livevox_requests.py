@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from authhooks.api import iso_utc
 from authhooks import store
+from authhooks.api import iso_utc
 from authhooks.errors import InvalidRequest
 from livevox_login import login
 
