@@ -51,8 +51,8 @@ def http_api_event(
     request_id: str | None = None,
     now: float | None = None,
 ) -> dict[str, Any]:
-    """One payload 2.0 event: lower-cased headers (repeats joined by commas), cookies split out,
-    query parameters (repeats joined by commas), base64 for non-text bodies, ``requestContext.http``."""
+    """One payload 2.0 event: the path decoded, lower-cased headers (repeats joined by commas), cookies split
+    out, query parameters (repeats joined by commas), base64 for non-text bodies, ``requestContext.http``."""
     pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
     joined: dict[str, str] = {}
     cookies: list[str] = []
@@ -67,6 +67,9 @@ def http_api_event(
     for name, value in parse_qsl(raw_query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value
 
+    # HTTP APIs deliver the path percent-decoded (once): "users%2F<id>" arrives as "users/<id>". Routes are
+    # matched on the path as sent (see match_route); a function routing on rawPath must not trust it alone.
+    path = unquote(raw_path)
     when = time.time() if now is None else now
     stamp = datetime.fromtimestamp(when, UTC)
     request_id = request_id or new_request_id()
@@ -77,7 +80,7 @@ def http_api_event(
         "domainPrefix": API_ID,
         "http": {
             "method": method.upper(),
-            "path": raw_path,
+            "path": path,
             "protocol": "HTTP/1.1",
             "sourceIp": source_ip,
             "userAgent": joined.get("user-agent", ""),
@@ -99,7 +102,7 @@ def http_api_event(
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
-        "rawPath": raw_path,
+        "rawPath": path,
         "rawQueryString": raw_query,
         "headers": joined,
         "requestContext": context,

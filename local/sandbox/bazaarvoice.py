@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from local.config import DEMO_SECRETS
-from local.sandbox.core import Clock, Request, Response, Route, Service, VendorError
+from local.sandbox.core import JSON_TYPE, Clock, Request, Response, Route, Service, VendorError
 
 # What the sandbox accepts is what the local stack's demo secret holds (one place: local.config).
 PASSKEY = DEMO_SECRETS["BazaarvoiceSecret"]["passkey"]
@@ -20,8 +21,20 @@ QPM_ALLOTTED = 1000
 # Signs user tokens so they look like BV's (32 hex of signature + hex payload); not a secret.
 _SIGNING_KEY = b"authhooks-sandbox-bazaarvoice"
 
-ErrorShape = Literal["classic", "problem"]
-ERROR_SHAPES: tuple[ErrorShape, ...] = ("classic", "problem")
+# How Bazaarvoice words a refusal (VENDORS.md, "Evidence gathered later"); one switch per shape seen:
+# classic        the HasErrors envelope with the real status (400, 401, 403, 429, 500)
+# classic_200    the same envelope answered with 200 (client errors only)
+# display        the display-shaped envelope (Includes, Results, Limit, ...)
+# lowercase      hasErrors / errors[].code / errors[].message
+# no_message     the classic envelope with a null Message
+# problem        the documented problem body {type, title, status, detail, instance, code, occurredAt}
+# problem_example the published examples: ERROR_CODE, message and the misspelled "staus"
+# text           no JSON at all: an HTML error page with the status
+ErrorShape = Literal["classic", "classic_200", "display", "lowercase", "no_message", "problem", "problem_example",
+                     "text"]
+ERROR_SHAPES: tuple[ErrorShape, ...] = ("classic", "classic_200", "display", "lowercase", "no_message", "problem",
+                                        "problem_example", "text")
+PROBLEM_JSON = "application/problem+json"
 
 
 @dataclass(frozen=True)
@@ -62,7 +75,7 @@ class BazaarvoiceBackend:
         self.error_shape: ErrorShape = "classic"
 
     def set_error_shape(self, shape: str) -> None:
-        """Switch how errors are rendered: `classic` or `problem`."""
+        """Switch how errors are rendered (one of ERROR_SHAPES)."""
         if shape not in ERROR_SHAPES:
             raise ValueError(f"shape must be one of {', '.join(ERROR_SHAPES)}")
         self.error_shape = cast(ErrorShape, shape)
@@ -82,7 +95,8 @@ class BazaarvoiceBackend:
         if not passkey or not hmac.compare_digest(passkey.encode(), self.passkey.encode()):
             raise bv_error("ERROR_PARAM_INVALID_API_KEY", "The passkey provided is invalid.")
         if not api_version:
-            raise bv_error("ERROR_PARAM_INVALID_PARAMETERS", "The ApiVersion parameter is required.")
+            # BV's generic code, naming the parameter: not the token's fault.
+            raise bv_error("ERROR_BAD_REQUEST", "Missing required parameter - apiversion.")
         if not authtoken:
             raise bv_error("ERROR_BAD_REQUEST", "The authtoken parameter is required.")
         pending = self._pending.pop(authtoken, None)
@@ -147,19 +161,43 @@ class BazaarvoiceWire(Service):
         return Response.json(200, body)
 
     def render_error(self, error: VendorError, request: Request) -> Response:
-        code = error.code or "ERROR_UNKNOWN"
-        if self.backend.error_shape == "problem":
-            body: dict[str, Any] = {"code": code, "message": error.message, "status": error.status}
-            return Response.json(error.status, body, error.headers)
-        # The classic shape answers client errors with 200; a server failure stays a 5xx.
-        status = error.status if error.status >= 500 else 200
-        body = {
-            **_ENVELOPE,
-            "HasErrors": True,
-            "Errors": [{"Code": code, "Message": error.message}],
-            "Authentication": None,
-        }
-        return Response.json(status, body, error.headers)
+        return render_bv_error(self.backend.error_shape, error, request.path)
+
+
+def render_bv_error(shape: ErrorShape, error: VendorError, instance: str) -> Response:
+    """One refusal in one of Bazaarvoice's shapes (``instance``: the path asked for)."""
+    status, code, message, headers = error.status, error.code or "ERROR_UNKNOWN", error.message, error.headers
+    if shape == "problem":
+        body: dict[str, Any] = {"type": "about:blank", "title": message, "status": status, "detail": message,
+                                "instance": instance, "code": code, "occurredAt": _now_iso()}
+        return _json(status, body, headers, PROBLEM_JSON)
+    if shape == "problem_example":
+        return _json(status, {"ERROR_CODE": code, "message": message, "staus": status}, headers, PROBLEM_JSON)
+    if shape == "text":
+        page = f"<html><body><h1>{status} Error</h1></body></html>".encode()
+        return Response(status, page, {"Content-Type": "text/html; charset=utf-8", **headers})
+    if shape == "lowercase":
+        body = {"hasErrors": True, "errors": [{"code": code, "message": message}], "authentication": None}
+    elif shape == "display":
+        body = {"Includes": {}, "HasErrors": True, "Offset": 0, "TotalResults": 0, "Locale": "en_US",
+                "Errors": [{"Code": code, "Message": message}], "Limit": 0, "Results": []}
+    else:
+        body = {**_ENVELOPE, "HasErrors": True,
+                "Errors": [{"Code": code, "Message": None if shape == "no_message" else message}],
+                "Authentication": None}
+    if shape == "classic_200" and status < 500:
+        status = 200
+    return _json(status, body, headers, JSON_TYPE)
+
+
+def _json(status: int, body: Any, headers: Mapping[str, str], content_type: str) -> Response:
+    return Response(status, json.dumps(body).encode("utf-8"), {**headers, "Content-Type": content_type})
+
+
+def _now_iso() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _params(request: Request) -> dict[str, str]:

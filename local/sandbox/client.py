@@ -74,7 +74,7 @@ class SandboxClient:
         return self._call("POST", "/bazaarvoice/tokens", 201, body).json()
 
     def bazaarvoice_error_shape(self, shape: str) -> None:
-        """How the Bazaarvoice sandbox words its refusals: `classic` or `problem`."""
+        """How the Bazaarvoice sandbox words its refusals (one of `local.sandbox.bazaarvoice.ERROR_SHAPES`)."""
         self._call("POST", "/bazaarvoice/error_shape", 200, {"shape": shape})
 
     def mint_loudvoice_identity(self) -> str:

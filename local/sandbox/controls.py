@@ -119,7 +119,7 @@ class ControlService(Service):
         return Response.json(201, {"bv_authtoken": minted.authtoken, "bv_user_id": minted.user_id})
 
     def set_error_shape(self, request: Request, match: object) -> Response:
-        """`POST /_sandbox/bazaarvoice/error_shape {"shape": "classic"|"problem"}`."""
+        """`POST /_sandbox/bazaarvoice/error_shape {"shape": <one of bazaarvoice.ERROR_SHAPES>}`."""
         shape = _control_body(request).get("shape")
         try:
             self.state.bazaarvoice.set_error_shape(shape if isinstance(shape, str) else "")

@@ -11,6 +11,8 @@ from aws_lambda_powertools.event_handler import Response
 from bazaarvoice_confirm import confirm, landing
 
 LANDING_PATH = "/bazaarvoice/confirm"
+USER_ROUTE = "/bazaarvoice/users/{bv_user_id}"  # as template.yaml names it (the event's routeKey)
+USER_PATH = "/bazaarvoice/users/<bv_user_id>"
 
 
 def _error_page(error: ServiceError, event: dict[str, Any]) -> Response | None:
@@ -46,30 +48,52 @@ def confirm_link() -> Response | dict[str, Any]:
 
 @app.post(LANDING_PATH)
 def confirm_token() -> Response | dict[str, Any]:
-    """Exchange the token once (form or JSON); a repeat is answered from the store."""
+    """Exchange the token once (form or JSON); a repeat is answered from the store, without the user token."""
     authtoken, return_to = confirm.landing_request(form_or_json(app.current_event.raw_event))
     confirmation = confirm.confirm(authtoken)
     if accepts_json(app.current_event.raw_event):
-        return {
+        body: dict[str, Any] = {
             "status": "confirmed",
             "bv_user_id": confirmation.bv_user_id,
-            "user_token": confirmation.user_token,
             "expires_at": iso_utc(confirmation.expires_at),
             "already_confirmed": confirmation.already_confirmed,
         }
+        if confirmation.user_token is not None:
+            body["user_token"] = confirmation.user_token
+        return body
     return landing.confirmed_page(confirmation, return_to)
 
 
-@app.get("/bazaarvoice/users/<bv_user_id>")
+@app.get(USER_PATH)
 def stored_user(bv_user_id: str) -> dict[str, Any]:
     """The latest user token kept for a shopper, for the site backend (IAM)."""
-    record = confirm.stored_user(bv_user_id)
+    record = confirm.stored_user(_iam_user_id("GET"))
     return {
         "bv_user_id": record["bv_user_id"],
         "user_token": record["user_token"],
         "confirmed_at": iso_utc(record["confirmed_at"]),
         "expires_at": iso_utc(record["expires_at"]),
     }
+
+
+@app.delete(USER_PATH)
+def erase_user(bv_user_id: str) -> Response:
+    """Forget a shopper (their user record and every confirmation), for the site backend (IAM); 204 either way."""
+    confirm.erase_user(_iam_user_id("DELETE"))
+    return Response(status_code=204, body="")
+
+
+def _iam_user_id(method: str) -> str:
+    """The user id of a request API Gateway routed to the IAM user route; anything else is no route at all.
+
+    The function is reached by public routes too, and routes on ``rawPath``, which API Gateway delivers decoded
+    (``users%2F<id>`` arrives as ``users/<id>``): only the route key and the IAM context say who may ask.
+    """
+    event = app.current_event.raw_event
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    if event.get("routeKey") != f"{method} {USER_ROUTE}" or not authorizer.get("iam"):
+        raise NotFound(f"no route for {method} here")
+    return str((event.get("pathParameters") or {}).get("bv_user_id", ""))
 
 
 lambda_handler = lambda_entry(app, secret_parameters=("bv_authtoken",))

@@ -6,20 +6,23 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from authhooks import settings
 from authhooks.api import MAX_BODY_BYTES
-from authhooks.errors import FieldError, InvalidRequest, NotFound, TokenInvalid
+from authhooks.errors import FieldError, InvalidRequest, NotFound, StoreUnavailable, TokenInvalid, VendorUnavailable
 from authhooks.fields import Schema, Text, raise_if
-from authhooks.store import Item, Keys, token_store
-from authhooks.telemetry import logger, redactor
+from authhooks.store import Item, retrying, token_store
+from authhooks.telemetry import logger, metrics, redactor
 from authhooks.vendors import bazaarvoice
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from bazaarvoice_confirm import records
+
 MAX_TOKEN_LENGTH = 512
 MAX_RETURN_URL_LENGTH = 2048
-CONFIRM_KIND = "bv_confirm"
+# How long the writes after Bazaarvoice's yes are retried while the store is down (within the time left).
+STORE_RETRY_SECONDS = 5
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # What may appear in a return URL: printable ASCII without space, backslash, quotes or angle brackets.
 _URL_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&()*+,;=%")
@@ -30,7 +33,7 @@ class Confirmation:
     """A confirmed shopper: the user token for later submissions, and until when it is good."""
 
     bv_user_id: str | None
-    user_token: str
+    user_token: str | None  # only for the exchange that spent the link: it is handed out once
     confirmed_at: int
     expires_at: int
     already_confirmed: bool
@@ -90,52 +93,85 @@ def _origin(url: str) -> str | None:
 
 
 def confirm(authtoken: str) -> Confirmation:
-    """Exchange ``authtoken`` at Bazaarvoice once; a token we already exchanged is answered from the store."""
-    store = token_store()
-    key = Keys.bv_confirm(authtoken)
-    stored = store.get(key)
+    """Exchange ``authtoken`` at Bazaarvoice once; a token we exchanged (or that BV refused lately) is answered
+    from the store. One exchange per token at a time: a concurrent POST waits for the first one's outcome."""
+    settled = _settled(authtoken)
+    if settled is not None:
+        return settled
+    common = settings.common()
+    # Held over the vendor call and the writes after it; a holder that dies frees it after this.
+    lease = int(common.connect_timeout + common.read_timeout + STORE_RETRY_SECONDS) + 1
+    return token_store().single_flight(records.pending_key(authtoken), lease_seconds=lease, wait_seconds=lease,
+                                       work=lambda: _exchange(authtoken), done=lambda: _settled(authtoken),
+                                       busy=_still_in_progress)
+
+
+def _settled(authtoken: str) -> Confirmation | None:
+    """The answer the store already holds: a confirmation (its user record repaired if lost), a remembered
+    refusal (raised), or None."""
+    stored = records.confirmation(authtoken)
     if stored is not None:
-        return _already_confirmed(stored)
+        user_id = stored.get("bv_user_id")
+        if user_id is not None and records.user(user_id) is None and records.restore_user(authtoken, stored):
+            logger.warning("restored a user record its confirmation implies (an earlier write was lost)")
+            metrics.add_metric(name="UserRecordsRepaired", unit=MetricUnit.Count, value=1)
+        _count("already_confirmed")
+        return Confirmation(user_id, None, int(stored["confirmed_at"]), int(stored["expires_at"]),
+                            already_confirmed=True)
+    if records.refused(authtoken):
+        _count("refused_again")
+        raise _expired_link()
+    return None
+
+
+def _exchange(authtoken: str) -> Confirmation:
+    """The one vendor call for a token, then its records (kept trying: Bazaarvoice will not say yes twice)."""
     try:
         user = bazaarvoice.authenticate_user(authtoken)
     except TokenInvalid:
-        # A concurrent confirmation of the same link (a double click) may have spent the token a moment ago.
-        stored = store.get(key)
-        if stored is not None:
-            return _already_confirmed(stored)
+        records.remember_refusal(authtoken, settings.bazaarvoice().refused_token_minutes)
         _count("rejected")
         raise
-    now = store.now()
+    now = token_store().now()
     expires_at = user.claims.expires_at(now, settings.bazaarvoice().token_ttl_days)
     user_id = user.claims.bv_user_id
-    # The confirmation record first: it is what lets the shopper's retry succeed if anything after it fails.
-    store.put(key, {"kind": CONFIRM_KIND, "bv_user_id": user_id, "user_token": user.user_token,
-                    "confirmed_at": now}, expires_at)
-    if user_id is not None:
-        store.put(Keys.bv_user(user_id), {"bv_user_id": user_id, "user_token": user.user_token,
-                                          "confirmed_at": now}, expires_at)
-    else:
-        logger.info("user token carries no user id; stored the confirmation only")
+    if user_id is None:
+        logger.info("user token carries no user id; storing the confirmation only")
+    try:
+        retrying(lambda: records.save(authtoken, user_id, user.user_token, now, expires_at),
+                 seconds=STORE_RETRY_SECONDS)
+    except StoreUnavailable:
+        # Bazaarvoice did confirm: the shopper sees success and the caller still gets the token; the operator is told.
+        logger.error("Bazaarvoice confirmed a shopper but the user token could not be stored",
+                     extra={"bv_user_id": user_id})
+        metrics.add_metric(name="UserTokensNotStored", unit=MetricUnit.Count, value=1)
     _count("confirmed")
     return Confirmation(user_id, user.user_token, now, expires_at, already_confirmed=False)
 
 
-def _already_confirmed(stored: Item) -> Confirmation:
-    redactor.add_request_secrets(stored["user_token"])
-    _count("already_confirmed")
-    return Confirmation(stored.get("bv_user_id"), stored["user_token"], int(stored["confirmed_at"]),
-                        int(stored["expires_at"]), already_confirmed=True)
+def _expired_link() -> TokenInvalid:
+    return TokenInvalid("the link has expired or was already used")
+
+
+def _still_in_progress() -> VendorUnavailable:
+    return VendorUnavailable("this link is being confirmed right now; try again in a moment", retry_after=2)
 
 
 def stored_user(bv_user_id: str) -> Item:
     """The stored user record (bv_user_id, user_token, confirmed_at, expires_at) for a BV user id, or a 404."""
-    user_id = unquote(bv_user_id)
     # Ids we never store (and keys DynamoDB would refuse) are simply unknown.
-    record = token_store().get(Keys.bv_user(user_id)) if bazaarvoice.is_user_id(user_id) else None
+    record = records.user(bv_user_id) if bazaarvoice.is_user_id(bv_user_id) else None
     if record is None:
         raise NotFound("no confirmed user with that id")
     redactor.add_request_secrets(record["user_token"])
     return record
+
+
+def erase_user(bv_user_id: str) -> None:
+    """Forget a shopper: the user record and every confirmation of theirs (nothing there is no error)."""
+    if bazaarvoice.is_user_id(bv_user_id):
+        removed = records.erase_user(bv_user_id)
+        logger.info("erased a Bazaarvoice user's records", extra={"records": removed})
 
 
 def _count(outcome: str) -> None:

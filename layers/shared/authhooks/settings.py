@@ -47,6 +47,7 @@ class Bazaarvoice:
     api_version: str
     params_in: str
     token_ttl_days: int
+    refused_token_minutes: int
     confirm_mode: str
     allowed_return_urls: tuple[str, ...]
     site_name: str
@@ -60,6 +61,7 @@ class Bazaarvoice:
             api_version=_env("BAZAARVOICE_API_VERSION"),
             params_in=_env("BAZAARVOICE_PARAMS_IN"),
             token_ttl_days=int(_env("BAZAARVOICE_TOKEN_TTL_DAYS")),
+            refused_token_minutes=int(_env("BAZAARVOICE_REFUSED_TOKEN_MINUTES")),
             confirm_mode=_env("BAZAARVOICE_CONFIRM_MODE"),
             allowed_return_urls=_csv(_env("BAZAARVOICE_ALLOWED_RETURN_URLS")),
             site_name=_env("SITE_NAME"),

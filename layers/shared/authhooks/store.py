@@ -61,11 +61,28 @@ class Keys:
 
     @staticmethod
     def bv_confirm(authtoken: str) -> str:
-        return f"bv#confirm#{digest(authtoken)}"
+        return Keys.bv_confirm_of(digest(authtoken))
+
+    @staticmethod
+    def bv_confirm_of(token_digest: str) -> str:
+        """The confirmation key of an auth token known only by its digest (the erasure index holds digests)."""
+        return f"bv#confirm#{token_digest}"
+
+    @staticmethod
+    def bv_pending(authtoken: str) -> str:
+        return f"bv#pending#{digest(authtoken)}"
+
+    @staticmethod
+    def bv_refused(authtoken: str) -> str:
+        return f"bv#refused#{digest(authtoken)}"
 
     @staticmethod
     def bv_user(bv_user_id: str) -> str:
         return f"bv#user#{bv_user_id}"
+
+    @staticmethod
+    def bv_user_confirmations(bv_user_id: str) -> str:
+        return f"bv#userconfirm#{bv_user_id}"
 
     @staticmethod
     def lv_session(session_token: str) -> str:
@@ -342,6 +359,24 @@ class _Condition:
         if self.values:
             request["ExpressionAttributeValues"] = self.values
         return request
+
+
+def retrying(work: Callable[[], T], *, seconds: float) -> T:
+    """``work`` again while the store is unavailable, for up to ``seconds`` (or what the invocation has left).
+
+    For writes that must not be lost once a vendor said yes; the last StoreUnavailable is raised when time is up.
+    """
+    deadline = time.monotonic() + min(seconds, budget.remaining())
+    attempt = 0
+    while True:
+        try:
+            return work()
+        except StoreUnavailable:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise
+            time.sleep(min(remaining, _backoff(attempt)))
+            attempt += 1
 
 
 def _backoff(attempt: int) -> float:

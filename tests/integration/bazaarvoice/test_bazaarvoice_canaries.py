@@ -17,10 +17,10 @@ def test_no_secret_in_logs_responses_or_keys(api: Api, aws: AwsBackend, mint: Ca
     replies = []
     tokens = [mint(email="canary@example.com")["bv_authtoken"] for _ in range(3)]
     replies.append(api.get(LANDING, query={"bv_authtoken": tokens[0]}))
-    replies.append(confirm_form(api, tokens[0]))
-    confirmed = confirm_json(api, {"bv_authtoken": tokens[0]})  # from the store
+    confirmed = confirm_json(api, {"bv_authtoken": tokens[0]})  # the exchange: the one answer with the token
     user_token = confirmed.json()["user_token"]
     replies.append(confirmed)
+    replies.append(confirm_form(api, tokens[0]))  # from the store
     for mode in ("timeout", "reset", "error_500", "garbage", "rate_limit"):
         fault(mode)
         replies.append(confirm_form(api, tokens[1]))

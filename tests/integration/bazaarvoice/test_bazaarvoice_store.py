@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from authhooks.store import digest
 
 from tests.conftest import Api, AwsBackend
 from tests.integration.bazaarvoice.conftest import confirm_json
@@ -28,8 +29,10 @@ def test_a_failed_exchange_writes_nothing(api: Api, aws: AwsBackend, mint: Calla
                                           mode: str) -> None:
     fault(mode)
     assert confirm_json(api, {"bv_authtoken": mint()["bv_authtoken"]}).status >= 500
+    assert aws.items() == []  # not even the in-progress lease is left behind
     assert confirm_json(api, {"bv_authtoken": "never-minted-token"}).status == 400
-    assert aws.items() == []
+    # A refusal is remembered (by digest, for BazaarvoiceRefusedTokenMinutes), and that is all.
+    assert [item["pk"]["S"] for item in aws.items()] == [f"bv#refused#{digest('never-minted-token')}"]
 
 
 @pytest.mark.parametrize("maxage", [1, 3, 400])
@@ -76,5 +79,5 @@ def test_keys_carry_no_token(api: Api, aws: AwsBackend, mint: Callable) -> None:
     token = mint()["bv_authtoken"]
     user_token = confirm_json(api, {"bv_authtoken": token}).json()["user_token"]
     keys = [item["pk"]["S"] for item in aws.items()]
-    assert len(keys) == 2
+    assert len(keys) == 3  # confirmation, user, the user's confirmation index
     assert not any(token in key or user_token in key for key in keys)
