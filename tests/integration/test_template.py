@@ -58,11 +58,22 @@ def test_the_python_version_is_stated_once_and_matches_this_interpreter() -> Non
 
 def test_landing_routes_are_public_and_every_other_route_is_authorized() -> None:
     for route in template.routes(TPL):
-        landing = route.path.startswith("/bazaarvoice/confirm") or route.path == "/bazaarvoice/{proxy+}"
+        # The landing path only: no public catch-all shares a function with an IAM route's path.
+        landing = route.path == "/bazaarvoice/confirm"
         assert route.public == landing, f"{route.method} {route.path}"
     auth = TPL["Resources"]["HttpApi"]["Properties"]["Auth"]
     assert auth["EnableIamAuthorizer"] is True
     assert auth["DefaultAuthorizer"] == "AWS_IAM"
+
+
+def test_the_landing_function_has_reserved_concurrency_and_remembers_refusals() -> None:
+    params = TPL["Parameters"]
+    assert params["BazaarvoiceRefusedTokenMinutes"]["Default"] == 15
+    assert params["BazaarvoiceReservedConcurrency"]["MinValue"] >= 1
+    props = template.resource_properties("BazaarvoiceConfirmFunction", TPL)
+    assert props["ReservedConcurrentExecutions"] == {"Ref": "BazaarvoiceReservedConcurrency"}
+    variables = props["Environment"]["Variables"]
+    assert variables["BAZAARVOICE_REFUSED_TOKEN_MINUTES"] == {"Ref": "BazaarvoiceRefusedTokenMinutes"}
 
 
 def test_the_table_has_ttl_on_expires_at_pitr_and_encryption() -> None:

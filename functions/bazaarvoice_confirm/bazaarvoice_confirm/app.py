@@ -49,9 +49,10 @@ def confirm_link() -> Response | dict[str, Any]:
 @app.post(LANDING_PATH)
 def confirm_token() -> Response | dict[str, Any]:
     """Exchange the token once (form or JSON); a repeat is answered from the store, without the user token."""
-    authtoken, return_to = confirm.landing_request(form_or_json(app.current_event.raw_event))
+    event = app.current_event.raw_event
+    authtoken, return_to = confirm.landing_request(form_or_json(event))
     confirmation = confirm.confirm(authtoken)
-    if accepts_json(app.current_event.raw_event):
+    if accepts_json(event):
         body: dict[str, Any] = {
             "status": "confirmed",
             "bv_user_id": confirmation.bv_user_id,
