@@ -144,3 +144,110 @@ def test_retry_after_is_handed_on(retry_after: str | None, expected: int) -> Non
     headers = {"Retry-After": retry_after} if retry_after else {}
     refusal = read_answer(answer(200, classic("ERROR_REQUEST_LIMIT_REACHED"), **headers))
     assert isinstance(refusal, Refusal) and refusal.exception.retry_after == expected
+
+
+# --- what Bazaarvoice really writes (VENDORS.md, "Evidence gathered later") -----------------------------------------
+
+SHA256_SIGNATURE = "9f" * 32
+
+
+@pytest.mark.parametrize("payload", [
+    f"maxage=30&HOSTED=VERIFIED&date=20261123&emailaddress=a%40example.com&userid={USER_ID}",  # BV's own builder
+    f"USERID={USER_ID}&Hosted=VERIFIED&Date=20261123&MaxAge=30",
+])
+def test_a_64_hex_signature_and_keys_in_any_case(payload: str) -> None:
+    claims = decode_user_token(token(payload, SHA256_SIGNATURE))
+    assert claims == UserTokenClaims(USER_ID, date(2026, 11, 23), 30)
+
+
+def test_a_32_hex_signature_with_the_user_id_last() -> None:
+    claims = decode_user_token(token(f"maxage=7&hosted=VERIFIED&date=20261123&userid={USER_ID}"))
+    assert claims == UserTokenClaims(USER_ID, date(2026, 11, 23), 7)
+
+
+@pytest.mark.parametrize(("claims", "why"), [
+    (UserTokenClaims(USER_ID, date(2020, 1, 1), 30), "already past"),
+    (UserTokenClaims(USER_ID, date(2026, 11, 23), 36500), "a century ahead"),
+    (UserTokenClaims(USER_ID, date(9999, 12, 1), 365), "past the calendar"),
+])
+def test_an_implausible_derived_expiry_falls_back_to_the_ttl_and_is_logged(
+        claims: UserTokenClaims, why: str, caplog: pytest.LogCaptureFixture) -> None:
+    assert claims.expires_at(NOW, ttl_days=30) == NOW + 30 * 86400, why
+    assert any("expiry we do not believe" in record.getMessage() for record in caplog.records)
+
+
+def problem_documented(code: str, status: int = 400) -> dict[str, object]:
+    return {"type": "about:blank", "title": "t", "status": status, "detail": "d", "instance": "/data/x",
+            "code": code, "occurredAt": "2026-11-23T15:04:05.000Z"}
+
+
+def problem_example(code: str) -> dict[str, object]:
+    return {"ERROR_CODE": code, "message": "m", "staus": 400}
+
+
+def lower_case(code: str) -> dict[str, object]:
+    return {"hasErrors": True, "errors": [{"code": code, "message": "m"}]}
+
+
+def display(code: str) -> dict[str, object]:
+    return {"Includes": {}, "HasErrors": True, "Offset": 0, "TotalResults": 0, "Locale": "en_US",
+            "Errors": [{"Code": code, "Message": "m"}], "Limit": 0, "Results": []}
+
+
+def no_message(code: str) -> dict[str, object]:
+    return {"HasErrors": True, "Errors": [{"Code": code, "Message": None}]}
+
+
+@pytest.mark.parametrize("shape", [problem_documented, problem_example, lower_case, display, no_message])
+@pytest.mark.parametrize(("code", "status", "expected"), [
+    ("ERROR_BAD_REQUEST", 400, TokenInvalid),
+    ("ERROR_REQUEST_LIMIT_REACHED", 429, VendorRateLimited),
+    ("ERROR_PARAM_INVALID_API_KEY", 401, VendorRejected),
+    ("ERROR_ACCESS_DENIED", 403, VendorRejected),
+    ("ERROR_UNKNOWN", 500, VendorUnavailable),
+])
+def test_every_shape_bazaarvoice_writes(shape: Callable[[str], dict[str, object]], code: str, status: int,
+                                        expected: type) -> None:
+    refusal = read_answer(answer(status, shape(code)))
+    assert isinstance(refusal, Refusal) and isinstance(refusal.exception, expected)
+    assert refusal.code_seen == code
+
+
+@pytest.mark.parametrize("message", ["Missing required parameter - apiversion.", "Invalid parameter: PassKey",
+                                     "The ApiVersion parameter is required.", "Missing required parameter - locale"])
+@pytest.mark.parametrize("shape", [classic, problem_documented, lower_case])
+def test_a_bad_request_naming_another_parameter_is_our_configuration(
+        shape: Callable[[str], dict[str, object]], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    body = shape("ERROR_BAD_REQUEST")
+    if "Errors" in body:
+        body["Errors"] = [{"Code": "ERROR_BAD_REQUEST", "Message": message}]
+    elif "errors" in body:
+        body["errors"] = [{"code": "ERROR_BAD_REQUEST", "message": message}]
+    else:
+        body["detail"] = message
+    refusal = read_answer(answer(400, body))
+    assert isinstance(refusal, Refusal) and isinstance(refusal.exception, VendorRejected)
+    assert "VendorConfigurationErrors" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("message", ["The auth token is invalid or the user is already authenticated.",
+                                     "Missing required parameter - authtoken.", "", None])
+def test_a_bad_request_about_the_token_or_nothing_is_the_link(message: str | None) -> None:
+    body = {"HasErrors": True, "Errors": [{"Code": "ERROR_BAD_REQUEST", "Message": message}]}
+    refusal = read_answer(answer(400, body))
+    assert isinstance(refusal, Refusal) and isinstance(refusal.exception, TokenInvalid)
+
+
+@pytest.mark.parametrize(("status", "expected"), [
+    (400, VendorRejected), (401, VendorRejected), (403, VendorRejected), (404, VendorRejected),
+    (429, VendorRateLimited), (500, VendorUnavailable), (503, VendorUnavailable),
+])
+def test_a_body_that_is_not_json_is_read_by_its_status(status: int, expected: type) -> None:
+    response = VendorResponse(status, CaseInsensitiveDict({"Content-Type": "text/html"}), None, json_ok=False)
+    refusal = read_answer(response)
+    assert isinstance(refusal, Refusal) and isinstance(refusal.exception, expected)
+    assert refusal.code_seen == f"http_{status}"
+
+
+def test_a_lower_case_success_is_the_user_token() -> None:
+    assert read_answer(answer(200, {"hasErrors": False, "errors": [], "authentication": {"user": "abc"}})) == "abc"

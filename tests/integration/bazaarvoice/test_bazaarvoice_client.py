@@ -17,9 +17,12 @@ from authhooks.errors import (
 )
 from authhooks.vendors import bazaarvoice
 
+from local.sandbox.bazaarvoice import ERROR_SHAPES
 from tests.conftest import Api
 
-SHAPES = ["classic", "problem"]
+SHAPES = list(ERROR_SHAPES)
+# Shapes whose body says what went wrong; a body that is not JSON is read by its status alone.
+READABLE = [shape for shape in SHAPES if shape != "text"]
 
 
 def today() -> str:
@@ -45,7 +48,7 @@ def test_opaque_user_token_is_kept_without_claims(api: Api, mint: Callable) -> N
     assert user.claims == bazaarvoice.UserTokenClaims()
 
 
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("shape", READABLE)
 def test_a_spent_or_unknown_token_is_token_invalid(api: Api, mint: Callable, error_shape: Callable,
                                                   shape: str) -> None:
     error_shape(shape)
@@ -67,19 +70,39 @@ def test_a_wrong_passkey_is_vendor_rejected_with_an_error_log(api: Api, mint: Ca
     with pytest.raises(VendorRejected):
         bazaarvoice.authenticate_user(token)
     errors = [json.loads(line) for line in log_lines if '"level":"ERROR"' in line]
-    assert [e["vendor_code"] for e in errors] == ["ERROR_PARAM_INVALID_API_KEY"]
+    assert [e["vendor_code"] for e in errors] == ["ERROR_PARAM_INVALID_API_KEY" if shape != "text" else "http_401"]
+    assert errors[0]["message"] == "bazaarvoice refused this service's credentials or configuration"
     assert not any("rotated-but-wrong-passkey" in line for line in log_lines)
     passkey("sandbox-bv-passkey")
     assert bazaarvoice.authenticate_user(token).user_token  # the refused call did not spend the token
 
 
-@pytest.mark.parametrize("shape", SHAPES)
+# Without a message ("no_message") a generic ERROR_BAD_REQUEST names nothing: it reads as the link's fault.
+@pytest.mark.parametrize("shape", [shape for shape in SHAPES if shape != "no_message"])
 def test_missing_api_version_is_vendor_rejected(api: Api, mint: Callable, error_shape: Callable,
-                                                bv_settings: Callable, shape: str) -> None:
+                                                bv_settings: Callable, log_lines: list[str], shape: str) -> None:
+    # BV's generic ERROR_BAD_REQUEST naming "apiversion": our configuration, not the shopper's link.
     error_shape(shape)
     bv_settings(BAZAARVOICE_API_VERSION="")
+    token = mint()["bv_authtoken"]
+    with pytest.raises(VendorRejected):
+        bazaarvoice.authenticate_user(token)
+    assert any('"level":"ERROR"' in line for line in log_lines)
+    bv_settings(BAZAARVOICE_API_VERSION="5.4")
+    assert bazaarvoice.authenticate_user(token).user_token  # the link was never the problem
+
+
+@pytest.mark.parametrize("shape", READABLE)
+def test_configuration_refusals_are_a_metric_for_the_operator(api: Api, mint: Callable, error_shape: Callable,
+                                                              passkey: Callable, shape: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    error_shape(shape)
+    passkey("rotated-but-wrong-passkey")
     with pytest.raises(VendorRejected):
         bazaarvoice.authenticate_user(mint()["bv_authtoken"])
+    out = capsys.readouterr().out
+    docs = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+    assert [d["vendor"] for d in docs if "VendorConfigurationErrors" in d] == ["bazaarvoice"]
 
 
 FAULTS = [
