@@ -56,13 +56,22 @@ def markdown(results: dict[str, Any]) -> str:
               "| speed-up (wall) |",
               "|---|---|---|---|---|"]
     for name, row in saved.items():
-        if not isinstance(row, dict):
+        if not isinstance(row, dict) or name == "bazaarvoice_repeats":
             continue
         ours, direct = row["through_authhooks"], row["vendor_every_time"]
         lines.append(f"| {name} | {row['vendor_calls']} ({row['floor']}) | {ours['wall_s']:.2f} s, "
                      f"{ours['latency_ms']['median']:.0f} ms | {direct['wall_s']:.2f} s, "
                      f"{direct['latency_ms']['median']:.0f} ms | {row['speedup']:.1f}x |")
 
+    repeats = saved.get("bazaarvoice_repeats")
+    if repeats:
+        doubles, refused = repeats["double_submit_answers"], repeats["refused_answers"]
+        lines += ["", "### Bazaarvoice calls for repeated links (sent at once through the local API)", "",
+                  "| case | Bazaarvoice calls (floor) | answers |", "|---|---|---|",
+                  f"| {repeats['double_submits']} double submits of a link | "
+                  f"{repeats['vendor_calls_per_double_submit']:g} per double submit (1) | {doubles['statuses']} |",
+                  f"| {repeats['refused_repeats']} POSTs of one refused token | "
+                  f"{repeats['vendor_calls_per_repeated_refused_token']} (1) | {refused['statuses']} |"]
     lines += ["", "### Size of the build", "", "| artifact | unzipped | zipped |", "|---|---|---|"]
     for name, row in results["size"].items():
         lines.append(f"| {name} | {_kib(row['unzipped_bytes'])} | {_kib(row['zipped_bytes'])} |")

@@ -12,6 +12,7 @@ import requests
 
 from bench.environment import Backends
 from bench.stats import summarize
+from local.sandbox.client import SandboxClient
 from local.stack import Stack
 
 WORKERS = 16
@@ -43,6 +44,38 @@ def _livevox_body(index: int) -> dict[str, Any]:
 def _loudvoice_body(index: int) -> dict[str, Any]:
     n = index % 50
     return {"author": {"author_reference": f"BENCH-{n}", "name": f"Author {n}", "email": f"a{n}@example.com"}}
+
+
+BAZAARVOICE_REPEATS = "bazaarvoice_repeats"
+DOUBLE_SUBMITS = 20
+REFUSED_REPEATS = 30
+
+
+def bazaarvoice_repeats(stack: Stack, session: requests.Session, latency_ms: int) -> dict[str, Any]:
+    """Bazaarvoice calls for 20 double submits of a link (floor: one each) and 30 POSTs of one refused token
+    (floor: one), each pair or burst sent at once through the local API."""
+    controls = SandboxClient(stack.sandbox_url, session)
+    controls.latency(latency_ms)
+    tokens = [controls.mint_bazaarvoice_token()["bv_authtoken"] for _ in range(DOUBLE_SUBMITS)]
+
+    def post(token: str) -> int:
+        return session.post(f"{stack.api_url}/bazaarvoice/confirm", json={"bv_authtoken": token},
+                            headers={"Accept": "application/json"}, timeout=60).status_code
+
+    controls.clear_calls()
+    doubles = _run(2 * DOUBLE_SUBMITS, lambda i: post(tokens[i // 2]))  # each token's two POSTs side by side
+    double_calls = controls.calls().get("bazaarvoice.authenticateuser", 0)
+    controls.clear_calls()
+    refused = _run(REFUSED_REPEATS, lambda _: post("bench-made-up-token"))
+    refused_calls = controls.calls().get("bazaarvoice.authenticateuser", 0)
+    return {
+        "double_submits": DOUBLE_SUBMITS,
+        "vendor_calls_per_double_submit": round(double_calls / DOUBLE_SUBMITS, 3),
+        "double_submit_answers": doubles,
+        "refused_repeats": REFUSED_REPEATS,
+        "vendor_calls_per_repeated_refused_token": refused_calls,
+        "refused_answers": refused,
+    }
 
 
 def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]:
@@ -85,6 +118,7 @@ def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]
                 "vendor_every_time": every_time,
                 "speedup": round(every_time["wall_s"] / ours["wall_s"], 2),
             }
+        results[BAZAARVOICE_REPEATS] = bazaarvoice_repeats(stack, session, latency_ms)
         return results
     finally:
         session.close()

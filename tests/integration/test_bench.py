@@ -27,4 +27,9 @@ def test_bench_quick_run_writes_every_section(tmp_path: Path) -> None:
     for row in results["warm"].values():
         assert row["dynamodb_requests_per_hit"] == 1
     assert results["vendor_calls"]["LiveVox (10 accounts)"]["vendor_calls"] == 10
+    repeats = results["vendor_calls"]["bazaarvoice_repeats"]
+    assert repeats["vendor_calls_per_double_submit"] == 1
+    assert repeats["double_submit_answers"]["statuses"] == {"200": 40}
+    assert repeats["vendor_calls_per_repeated_refused_token"] == 1
+    assert "### Bazaarvoice calls for repeated links" in done.stdout
     assert {"SharedLayer", *functions} == set(results["size"])
