@@ -80,7 +80,8 @@ def table(figures: dict[str, Counter[str]], routes: list[str], minutes: float, o
 def _routes() -> list[str]:
     from local import template
 
-    return [f"{r.method} {r.path}" for r in template.routes(template.cached()) if "{proxy+}" not in r.path]
+    routes = template.routes(template.cached())
+    return [f"{r.method} {r.path}" for r in routes if "{proxy+}" not in r.path and r.method != "ANY"]
 
 
 class Outcomes:

@@ -46,7 +46,7 @@ def test_bv_exchange_once(clock: FakeClock) -> None:
         ("nope", "t", "5.4", (401, "ERROR_PARAM_INVALID_API_KEY")),
         (None, "t", "5.4", (401, "ERROR_PARAM_INVALID_API_KEY")),
         ("sandbox-bv-passkey", None, "5.4", (400, "ERROR_BAD_REQUEST")),
-        ("sandbox-bv-passkey", "t", None, (400, "ERROR_PARAM_INVALID_PARAMETERS")),
+        ("sandbox-bv-passkey", "t", None, (400, "ERROR_BAD_REQUEST")),  # "Missing required parameter - apiversion."
     ],
 )
 def test_bv_refusals(
