@@ -105,9 +105,11 @@ def erase_user(bv_user_id: str) -> int:
     """Delete a shopper's user record, every indexed confirmation and the index; how many records were there."""
     store = token_store()
     key = Keys.bv_user_confirmations(bv_user_id)
-    index = store.get(key)
+    # A live index goes last (a failure half-way leaves it for the next try); an expired one DynamoDB has not
+    # dropped yet still lists records its TTL has not dropped either.
+    index = store.get(key) or store.delete(key) or {}
     removed = 0
-    for token_digest in (index or {}).get("confirmations", {}):
+    for token_digest in index.get("confirmations", {}):
         removed += store.delete(Keys.bv_confirm_of(token_digest)) is not None
     removed += store.delete(Keys.bv_user(bv_user_id)) is not None
     removed += store.delete(key) is not None

@@ -214,3 +214,12 @@ def test_erasure_removes_the_user_and_every_confirmation_without_a_scan(
     assert api_faults.delete(f"/bazaarvoice/users/{user_id}").status == 204  # nothing there: still 204
     assert api_faults.delete("/bazaarvoice/users/never-confirmed").status == 204
 
+
+
+def test_erasure_also_removes_expired_records_the_table_still_holds(api: Api, aws: AwsBackend, mint: Callable) -> None:
+    minted = mint(maxage=1)
+    confirm_json(api, {"bv_authtoken": minted["bv_authtoken"]})
+    api.clock.advance(3 * 86400)  # past the token's lifetime; DynamoDB's TTL has not run yet
+    assert len(keys(aws)) == 3
+    assert api.delete(f"/bazaarvoice/users/{minted['bv_user_id']}").status == 204
+    assert keys(aws) == set()
