@@ -13,6 +13,9 @@ import pytest
 
 from local import config, runtime, template
 from local.moto_atomic import make_dynamodb_atomic
+from tests import aws_calls
+
+aws_calls.install()  # before any botocore session exists: every client the functions build records its calls
 
 # Before anything builds a boto3 client: fake credentials, and no endpoint left over from a shell.
 os.environ.update(config.FAKE_AWS_ENV)
@@ -28,6 +31,11 @@ runtime.put_functions_on_path(ARTIFACT)
 # Short vendor timeouts so the timeout faults cost little wall time.
 TEST_OVERRIDES = {"VendorReadTimeout": "1", "VendorConnectTimeout": "1", "LiveVoxLoginWaitSeconds": "4",
                   "LiveVoxLeaseSeconds": "2"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``after_suite`` judge what the whole session recorded: run them last."""
+    items.sort(key=lambda item: item.get_closest_marker("after_suite") is not None)
 
 
 @pytest.fixture(scope="session")

@@ -84,27 +84,6 @@ def test_no_function_policy_has_a_wildcard_resource() -> None:
                 assert arn["Ref"].endswith("Secret")
 
 
-@pytest.fixture(scope="module")
-def translated() -> dict:
-    """The template as CloudFormation sees it after the SAM transform."""
-    import copy
-
-    from samtranslator.translator.transform import transform
-
-    class NoManagedPolicies:
-        def load(self) -> dict[str, str]:
-            return {}
-
-    tpl = copy.deepcopy(TPL)
-    for resource in tpl["Resources"].values():
-        for prop in ("CodeUri", "ContentUri"):
-            if prop in resource.get("Properties", {}):
-                resource["Properties"][prop] = "s3://bucket/key.zip"  # what `sam package` puts there
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        return transform(tpl, {}, NoManagedPolicies())
-
-
 def test_the_sam_translator_accepts_the_template_and_secures_each_route(translated: dict) -> None:
     """cfn-lint misses some translator errors (e.g. an intrinsic where SAM needs a literal): translate for real."""
     out = translated
