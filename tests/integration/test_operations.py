@@ -88,3 +88,28 @@ def test_samconfig_has_the_usual_sections_and_tags_every_stack() -> None:
         assert config[env]["global"]["parameters"]["stack_name"].startswith("authhooks-")
         for override in deploy["parameter_overrides"]:
             assert override.split("=", 1)[0] in parameters, f"{env}: {override} names no template parameter"
+
+
+# Settings whose default is wrong or absent for a shared stack: each shared environment names them.
+NO_SAFE_DEFAULT = ("LoudVoiceSubdomain", "BazaarvoiceApiUrl", "LiveVoxApiUrl")
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_shared_stacks_name_every_setting_without_a_safe_default(env: str) -> None:
+    import re
+
+    deploy = tomllib.loads(SAMCONFIG.read_text(encoding="utf-8"))[env]["deploy"]["parameters"]
+    given = dict(override.split("=", 1) for override in deploy["parameter_overrides"])
+    assert set(NO_SAFE_DEFAULT) <= set(given), f"{env} must name {NO_SAFE_DEFAULT}"
+    subdomain = TPL["Parameters"]["LoudVoiceSubdomain"]
+    assert subdomain["Default"] == "", "no site is a safe default"
+    if given["LoudVoiceSubdomain"].startswith("SET-"):
+        # A placeholder must be refused by CloudFormation itself, before anything is created.
+        assert not re.fullmatch(subdomain["AllowedPattern"], given["LoudVoiceSubdomain"])
+    assert re.fullmatch(subdomain["AllowedPattern"], "mystore")
+
+
+def test_a_stack_without_a_loudvoice_site_is_refused() -> None:
+    (assertion,) = TPL["Rules"]["LoudVoiceNeedsASite"]["Assertions"]
+    assert assertion["Assert"] == {"Fn::Or": [{"Fn::Not": [{"Fn::Equals": [{"Ref": "LoudVoiceSubdomain"}, ""]}]},
+                                              {"Fn::Not": [{"Fn::Equals": [{"Ref": "LoudVoiceApiUrl"}, ""]}]}]}

@@ -163,10 +163,12 @@ class _Deployment:
 
     @classmethod
     def load(cls) -> _Deployment:
-        secret = settings.secret(settings.livevox().secret_name)
-        key, access_token = secret.get("session_key"), secret.get("access_token")
+        config = settings.livevox()
+        secret = settings.secret(config.secret_name)
+        key = settings.secret(config.session_key_secret_name).get("session_key")
+        access_token = secret.get("access_token")
         if not isinstance(key, str) or not key or not isinstance(access_token, str):
-            raise InternalError("the LiveVox secret lacks session_key or access_token")
+            raise InternalError("the LiveVox secrets lack session_key or access_token")
         session_key = key.encode("utf-8")
         # A fingerprint, so that a rotated token starts new sessions and the token never reaches a key.
         fingerprint = hmac.new(session_key, access_token.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
