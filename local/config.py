@@ -1,4 +1,4 @@
-"""The local stack's fixed facts: ports, names, and the sandbox credentials of API.md."""
+"""The local stack's fixed facts: ports, names, and the sandbox credentials of docs/api.md."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ REGION = "us-east-1"
 TABLE_NAME = "authhooks-tokens"
 STACK_NAME = "authhooks-local"
 
-# Exactly what a deployment's secrets hold, with the sandbox values (API.md, "Sandbox demo credentials").
+# Exactly what a deployment's secrets hold, with the sandbox values (docs/api.md, "Sandbox demo credentials").
 DEMO_SECRETS: dict[str, dict] = {
     "BazaarvoiceSecret": {"passkey": "sandbox-bv-passkey"},
     "LoudVoiceSecret": {"public_key": "sandbox-public-key", "private_key": "sandbox-private-key"},

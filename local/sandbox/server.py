@@ -42,7 +42,7 @@ DEFAULT_PORT = 3100
 
 @dataclass(frozen=True)
 class Credentials:
-    """What the sandboxes accept: API.md's demo values, unless a test seeds its own (secret canaries)."""
+    """What the sandboxes accept: docs/api.md's demo values, unless a test seeds its own (secret canaries)."""
 
     bazaarvoice_passkey: str = bazaarvoice.PASSKEY
     loudvoice_public_key: str = loudvoice.PUBLIC_KEY

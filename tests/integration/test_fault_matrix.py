@@ -1,4 +1,4 @@
-"""Every vendor operation our functions call x every sandbox fault mode: API.md's status, Retry-After, nothing partial.
+"""Every vendor operation we call x every sandbox fault mode: docs/api.md's status, Retry-After, no partial write.
 
 Each case prepares what the operation needs (a minted token, a started session, a login), counts the table's
 items, makes the next calls of that one operation fail, and calls the route once: the answer must be the
@@ -23,7 +23,7 @@ FAULT_COUNT = 10  # more attempts than any client's retry policy makes
 TIMEOUT_HOLD_SECONDS = 3  # longer than the tests' 1 s vendor read timeout
 JSON_ACCEPT = {"Accept": "application/json"}
 
-# mode -> (status, code, Retry-After promised): API.md, "Errors".
+# mode -> (status, code, Retry-After promised): docs/api.md, "Errors".
 PROMISED = {
     "timeout": (504, "vendor_timeout", False),
     "error_500": (503, "vendor_unavailable", True),

@@ -62,7 +62,7 @@ class SsoCredentials:
 
 @dataclass(frozen=True)
 class Session:
-    """What a login answers (API.md, LiveVox)."""
+    """What a login answers (docs/api.md, LiveVox)."""
 
     session_id: str
     client_id: int | None

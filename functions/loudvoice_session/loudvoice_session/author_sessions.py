@@ -48,7 +48,7 @@ class SessionRequest:
 
 @dataclass(frozen=True)
 class Started:
-    """The answer to a session start: the API.md body, and whether LoudVoice created the author just now."""
+    """The answer to a session start: the docs/api.md body, and whether LoudVoice created the author just now."""
 
     body: dict[str, Any]
     created: bool
@@ -185,7 +185,7 @@ def check_token(token: str) -> None:
 
 
 def _body(record: dict[str, Any], *, cached: bool) -> dict[str, Any]:
-    """The API.md body from a stored session record."""
+    """The docs/api.md body from a stored session record."""
     return {
         "session_token": record["session_token"],
         "expires_at": iso_utc(record["expires_at"]),
