@@ -21,7 +21,10 @@ aws_calls.install()  # before any botocore session exists: every client the func
 os.environ.update(config.FAKE_AWS_ENV)
 for _name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL") or n == "AWS_PROFILE"]:
     del os.environ[_name]
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "authhooks")
+# Powertools reads the namespace once, at import: the one the template gives the functions locally.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", template.resolve(
+    template.cached()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"],
+    config.names("")))
 make_dynamodb_atomic()  # in-process moto and the threaded moto server both serve from this process
 
 ARTIFACT = runtime.artifact_kind()
