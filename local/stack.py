@@ -98,7 +98,7 @@ class MotoServer:
 
 
 def aws_endpoints(url: str) -> dict[str, str]:
-    """botocore's per-service endpoint variables (``AWS_ENDPOINT_URL_<service id>``) pointing both services at moto."""
+    """botocore's per-service endpoint variables (``AWS_ENDPOINT_URL_<service id>``): both services at ``url``."""
     # The service id of Secrets Manager has a space: the variable is ..._SECRETS_MANAGER, not ..._SECRETSMANAGER.
     return {"AWS_ENDPOINT_URL_DYNAMODB": url, "AWS_ENDPOINT_URL_SECRETS_MANAGER": url}
 
@@ -173,8 +173,15 @@ class Stack:
 
     @property
     def dynamodb_url(self) -> str:
+        """moto's server itself: what tests use to look at the table, never faulted."""
         assert self._moto is not None and self._moto.url, "start() the stack first"
         return self._moto.url
+
+    @property
+    def aws_url(self) -> str:
+        """The functions' AWS endpoint: the sandboxes' AWS fault proxy in front of moto's server."""
+        assert self.sandbox is not None and self.sandbox.aws is not None, "start() the stack first"
+        return self.sandbox.aws.url
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` on the stack's moto server (fake credentials)."""
@@ -212,7 +219,8 @@ class Stack:
         self._moto.wait_ready()
         create_table(self.client("dynamodb"))
         seed_secrets(self.client("secretsmanager"), self.secrets)
-        endpoints = aws_endpoints(self.dynamodb_url)
+        # The functions reach AWS through the fault proxy, so `POST /_sandbox/faults` can fail their requests.
+        endpoints = aws_endpoints(self.sandbox.start_aws_proxy(self.dynamodb_url))
         self.environments = {
             logical_id: {**env, **endpoints, **config.FAKE_AWS_ENV}
             for logical_id, env in config.function_environments(self.sandbox_url, self.parameter_overrides).items()
@@ -221,8 +229,8 @@ class Stack:
         with ThreadPoolExecutor(max_workers=len(self.pools)) as warmers:
             list(warmers.map(self._warm, self.pools))
         api.start()
-        _LOG.info("local stack up: API %s, DynamoDB %s, sandboxes %s (%s artifact)",
-                  self.api_url, self.dynamodb_url, self.sandbox_url, self.artifact)
+        _LOG.info("local stack up: API %s, DynamoDB %s (functions through %s), sandboxes %s (%s artifact)",
+                  self.api_url, self.dynamodb_url, self.aws_url, self.sandbox_url, self.artifact)
 
     @contextmanager
     def _binding(self, what: str, port: int) -> Iterator[None]:

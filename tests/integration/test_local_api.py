@@ -20,6 +20,7 @@ import pytest
 
 from local import events, runtime, template
 from local.apigateway import MAX_BODY_BYTES, PROBLEM_JSON, HttpApi
+from tests.concurrency import CONCURRENT, burst
 
 HERE = Path(__file__).parent
 SAMPLE = json.loads((HERE / "data" / "sam_http_api_proxy.json").read_text())
@@ -210,6 +211,14 @@ def test_a_body_over_api_gateways_limit_is_refused_unread(gateway: str) -> None:
         assert json.loads(response.read())["code"] == "payload_too_large"
     finally:
         conn.close()
+
+
+def test_a_burst_of_concurrent_requests_gets_no_reset(gateway: str) -> None:
+    assert burst(gateway, "GET", "/openapi.yaml") == [200] * CONCURRENT
+
+
+def test_a_burst_of_concurrent_function_calls_gets_no_reset(gateway: str) -> None:
+    assert burst(gateway, "GET", "/loudvoice/sessions/burst") == [200] * CONCURRENT
 
 
 def test_openapi_yaml_is_served_from_the_repository_when_it_exists(tmp_path: Path) -> None:

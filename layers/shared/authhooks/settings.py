@@ -1,4 +1,7 @@
-"""Typed settings from the environment (template parameters); secrets through Powertools Parameters."""
+"""Typed settings from the environment (template parameters); secrets through Powertools Parameters.
+
+Every default lives in template.yaml, once: a variable the template sets is required here.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from authhooks.errors import InternalError
-from authhooks.telemetry import logger, redactor
+from authhooks.errors import CredentialsUnavailable
+from authhooks.telemetry import logger, metrics, redactor
 
 
-def _env(name: str, default: str | None = None) -> str:
-    value = os.environ.get(name, default)
+def _env(name: str) -> str:
+    value = os.environ.get(name)
     if value is None:
-        raise RuntimeError(f"environment variable {name} is not set")
+        raise RuntimeError(f"environment variable {name} is not set (template.yaml sets it)")
     return value
 
 
@@ -32,8 +35,8 @@ class Common:
     def from_env(cls) -> Common:
         return cls(
             table_name=_env("TOKENS_TABLE"),
-            connect_timeout=float(_env("VENDOR_CONNECT_TIMEOUT", "2")),
-            read_timeout=float(_env("VENDOR_READ_TIMEOUT", "5")),
+            connect_timeout=float(_env("VENDOR_CONNECT_TIMEOUT")),
+            read_timeout=float(_env("VENDOR_READ_TIMEOUT")),
         )
 
 
@@ -53,14 +56,14 @@ class Bazaarvoice:
     def from_env(cls) -> Bazaarvoice:
         return cls(
             secret_name=_env("BAZAARVOICE_SECRET"),
-            api_url=_env("BAZAARVOICE_API_URL", "https://api.bazaarvoice.com").rstrip("/"),
-            api_version=_env("BAZAARVOICE_API_VERSION", "5.4"),
-            params_in=_env("BAZAARVOICE_PARAMS_IN", "query"),
-            token_ttl_days=int(_env("BAZAARVOICE_TOKEN_TTL_DAYS", "30")),
-            confirm_mode=_env("BAZAARVOICE_CONFIRM_MODE", "auto"),
-            allowed_return_urls=_csv(_env("BAZAARVOICE_ALLOWED_RETURN_URLS", "")),
-            site_name=_env("SITE_NAME", "Our store"),
-            support_url=_env("SUPPORT_URL", ""),
+            api_url=_env("BAZAARVOICE_API_URL").rstrip("/"),
+            api_version=_env("BAZAARVOICE_API_VERSION"),
+            params_in=_env("BAZAARVOICE_PARAMS_IN"),
+            token_ttl_days=int(_env("BAZAARVOICE_TOKEN_TTL_DAYS")),
+            confirm_mode=_env("BAZAARVOICE_CONFIRM_MODE"),
+            allowed_return_urls=_csv(_env("BAZAARVOICE_ALLOWED_RETURN_URLS")),
+            site_name=_env("SITE_NAME"),
+            support_url=_env("SUPPORT_URL"),
         )
 
 
@@ -71,8 +74,8 @@ class LoudVoice:
 
     @classmethod
     def from_env(cls) -> LoudVoice:
-        explicit = _env("LOUDVOICE_API_URL", "")
-        subdomain = _env("LOUDVOICE_SUBDOMAIN", "")
+        explicit = _env("LOUDVOICE_API_URL")
+        subdomain = _env("LOUDVOICE_SUBDOMAIN")
         api_url = explicit or f"https://{subdomain}.api.oneall.com"
         return cls(secret_name=_env("LOUDVOICE_SECRET"), api_url=api_url.rstrip("/"))
 
@@ -94,13 +97,13 @@ class LiveVox:
         return cls(
             secret_name=_env("LIVEVOX_SECRET"),
             session_key_secret_name=_env("LIVEVOX_SESSION_KEY_SECRET"),
-            api_url=_env("LIVEVOX_API_URL", "https://api.livevox.com").rstrip("/"),
-            login_path=_env("LIVEVOX_LOGIN_PATH", "/session/login"),
-            sso_path=_env("LIVEVOX_SSO_PATH", "/session/login/sso"),
-            agent_flag=_env("LIVEVOX_AGENT_FLAG", "agent"),
-            session_margin_seconds=int(_env("LIVEVOX_SESSION_MARGIN_SECONDS", "300")),
-            login_wait_seconds=float(_env("LIVEVOX_LOGIN_WAIT_SECONDS", "8")),
-            lease_seconds=int(_env("LIVEVOX_LEASE_SECONDS", "10")),
+            api_url=_env("LIVEVOX_API_URL").rstrip("/"),
+            login_path=_env("LIVEVOX_LOGIN_PATH"),
+            sso_path=_env("LIVEVOX_SSO_PATH"),
+            agent_flag=_env("LIVEVOX_AGENT_FLAG"),
+            session_margin_seconds=int(_env("LIVEVOX_SESSION_MARGIN_SECONDS")),
+            login_wait_seconds=float(_env("LIVEVOX_LOGIN_WAIT_SECONDS")),
+            lease_seconds=int(_env("LIVEVOX_LEASE_SECONDS")),
         )
 
 
@@ -124,23 +127,56 @@ def livevox() -> LiveVox:
     return LiveVox.from_env()
 
 
+def _secrets_provider() -> Any:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from botocore.config import Config
+
+    # Short timeouts and botocore's standard retries: a Secrets Manager that never answers must not hold the
+    # function past its timeout (the default read timeout is 60 s).
+    return SecretsProvider(boto_config=Config(connect_timeout=2, read_timeout=3,
+                                              retries={"mode": "standard", "max_attempts": 2}))
+
+
+_provider: list[Any] = []
+
+
 def secret(name: str) -> dict[str, Any]:
-    """A vendor secret (JSON object) from Secrets Manager, cached for POWERTOOLS_PARAMETERS_MAX_AGE."""
+    """A vendor secret (JSON object) from Secrets Manager, cached for POWERTOOLS_PARAMETERS_MAX_AGE.
+
+    Secrets Manager failing, or a value that is not a JSON object, is a 503 ``credentials_unavailable``.
+    """
     from aws_lambda_powertools.utilities import parameters  # lazy: keeps it off the cold path of other routes
 
+    if not _provider:
+        _provider.append(_secrets_provider())
     try:
-        value = parameters.get_secret(name, transform="json")
-    except parameters.exceptions.GetParameterError as exc:
+        value = _provider[0].get(name, transform="json")
+    except (parameters.exceptions.GetParameterError, parameters.exceptions.TransformParameterError) as exc:
         # The message can carry the secret's ARN but never its value; still keep it to the log.
-        logger.error("could not read vendor secret", extra={"secret_name": name, "reason": str(exc)})
-        raise InternalError("vendor credentials are not available") from exc
+        raise _unavailable(name, "could not read vendor secret", str(exc)[:300]) from exc
     if not isinstance(value, dict):
-        raise InternalError("vendor secret is not a JSON object")
+        raise _unavailable(name, "vendor secret is not a JSON object", type(value).__name__)
     if _registered.get(name) is not value:
         # Parameters hands back the same object while it is cached: register each fetched value once.
         redactor.add_deployment_secrets(value)
         _registered[name] = value
     return value
+
+
+def secret_text(name: str, key: str) -> str:
+    """One non-empty text value of a vendor secret; missing or empty is a 503 naming the key (in the log)."""
+    value = secret(name).get(key)
+    if not isinstance(value, str) or not value:
+        raise _unavailable(name, "vendor secret lacks a value", key)
+    return value
+
+
+def _unavailable(name: str, message: str, reason: str) -> CredentialsUnavailable:
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    logger.error(message, extra={"secret_name": name, "reason": reason})
+    metrics.add_metric(name="CredentialsUnavailable", unit=MetricUnit.Count, value=1)
+    return CredentialsUnavailable("vendor credentials are not available")
 
 
 _registered: dict[str, dict[str, Any]] = {}
@@ -150,6 +186,6 @@ def reset() -> None:
     """Forget cached settings and secrets (tests change the environment between cases)."""
     for cached in (common, bazaarvoice, loudvoice, livevox):
         cached.cache_clear()
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
+    if _provider:
+        _provider[0].clear_cache()
+    _provider.clear()
