@@ -122,7 +122,7 @@ def test_event_has_the_shape_of_a_sam_generated_event(gateway: str) -> None:
     assert_same_shape(event, SAMPLE)
     assert event["version"] == "2.0"
     assert event["routeKey"] == event["requestContext"]["routeKey"] == "ANY /livevox/{proxy+}"
-    assert event["rawPath"] == event["requestContext"]["http"]["path"] == "/livevox/any/x%20y"
+    assert event["rawPath"] == event["requestContext"]["http"]["path"] == "/livevox/any/x y"  # decoded, as HTTP APIs do
     assert event["pathParameters"] == {"proxy": "any/x y"}
     assert event["rawQueryString"] == "multi=1&multi=2&empty=&q=a%26b"
     assert event["queryStringParameters"] == {"multi": "1,2", "empty": "", "q": "a&b"}
@@ -150,12 +150,27 @@ def test_public_route_event_has_no_authorizer_and_no_body(gateway: str) -> None:
     assert event["queryStringParameters"] == {"bv_authtoken": "t0k3n"}
 
 
-def test_path_parameters_are_decoded_and_the_raw_path_is_not(gateway: str) -> None:
+def test_path_parameters_and_the_raw_path_arrive_decoded_as_http_apis_deliver_them(gateway: str) -> None:
     event = send(gateway, "GET", "/loudvoice/sessions/a%2Fb%20c").event()
 
     assert event["routeKey"] == "GET /loudvoice/sessions/{session_token}"
     assert event["pathParameters"] == {"session_token": "a/b c"}
-    assert event["rawPath"] == "/loudvoice/sessions/a%2Fb%20c"
+    assert event["rawPath"] == event["requestContext"]["http"]["path"] == "/loudvoice/sessions/a/b c"
+
+
+@pytest.mark.parametrize(("sent", "proxy", "raw_path"), [
+    ("/bazaarvoice/users%2Fu-1", "users/u-1", "/bazaarvoice/users/u-1"),
+    ("/bazaarvoice/users%252Fu-1", "users%2Fu-1", "/bazaarvoice/users%2Fu-1"),
+])
+def test_an_encoded_slash_is_routed_as_one_segment_but_delivered_decoded(gateway: str, sent: str, proxy: str,
+                                                                         raw_path: str) -> None:
+    event = send(gateway, "GET", sent).event()
+
+    # The public catch-all matched, not the IAM user route; the function still sees the decoded path.
+    assert event["routeKey"] == "ANY /bazaarvoice/{proxy+}"
+    assert "authorizer" not in event["requestContext"]
+    assert event["pathParameters"] == {"proxy": proxy}
+    assert event["rawPath"] == raw_path
 
 
 def test_text_body_stays_text_also_when_chunked(gateway: str) -> None:
