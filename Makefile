@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install browser dev test lint build invoke bench audit clean
+.PHONY: install browser dev test lint build invoke bench audit clean secret secrets-check
 
 $(BIN)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ build: install
 
 test: install browser lint build
 	AUTHHOOKS_ARTIFACT=build $(BIN)/python -m pytest
+
+# make secret VENDOR=livevox FILE=livevox.json STACK=authhooks-staging: merge, check, never print a value.
+secret: install
+	$(BIN)/python -m scripts.vendor_secrets put $(VENDOR) --stack $(STACK) --file $(FILE)
+
+secrets-check: install
+	$(BIN)/python -m scripts.vendor_secrets check --stack $(STACK)
 
 # make invoke FN=LoudVoiceSessionFunction EVENT=events/loudvoice_start_session.json
 invoke: install

@@ -1,4 +1,4 @@
-"""LoudVoice failing: each sandbox fault and refusal maps to API.md's status, and nothing is stored."""
+"""LoudVoice failing: each sandbox fault and refusal maps to docs/api.md's status, and nothing is stored."""
 
 from __future__ import annotations
 
