@@ -48,6 +48,10 @@ class Bazaarvoice:
     allowed_return_urls: tuple[str, ...]
     site_name: str
     support_url: str
+    privacy_url: str
+    logo_url: str
+    accent_color: str
+    default_language: str
 
     @classmethod
     def from_env(cls) -> Bazaarvoice:
@@ -61,6 +65,10 @@ class Bazaarvoice:
             allowed_return_urls=_csv(_env("BAZAARVOICE_ALLOWED_RETURN_URLS", "")),
             site_name=_env("SITE_NAME", "Our store"),
             support_url=_env("SUPPORT_URL", ""),
+            privacy_url=_env("PRIVACY_URL", ""),
+            logo_url=_env("LANDING_LOGO_URL", ""),
+            accent_color=_env("LANDING_ACCENT_COLOR", "#0b5cad"),
+            default_language=_env("LANDING_DEFAULT_LANGUAGE", "en"),
         )
 
 
