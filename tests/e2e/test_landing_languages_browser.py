@@ -3,9 +3,8 @@
 Two stacks: the shared one (``auto`` mode, no logo: the confirming state, the site name as header) and a branded
 one (``button`` mode, a logo, an accent colour, a privacy link: every other state). On each state: ``lang`` and
 ``dir``, the heading in the page's language, no horizontal scrolling on a phone, no CSP report, and zero axe-core
-violations (WCAG 2.2 A/AA and best practices). English, German and Japanese are saved as desktop and phone
-screenshots under tests/e2e/artifacts/landing/ (git-ignored) for a person to look at.
-"""
+violations (WCAG 2.2 A/AA and best practices) in the light and the dark colour scheme. English, German and
+Japanese are saved as desktop and phone screenshots under tests/e2e/artifacts/landing/ (git-ignored)."""
 
 from __future__ import annotations
 
@@ -109,10 +108,13 @@ class Checked(Tab):
                 folder = ARTIFACTS / "landing" / self.code
                 folder.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(folder / f"{state}-{name}.png"), full_page=True)
-        result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
-        violations = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
-        assert violations == [], f"{self.code} {state}: {violations}"
-        assert len(result["passes"]) > 10  # axe really ran its rules
+        for scheme in ("light", "dark"):  # the page follows the system's colour scheme
+            page.emulate_media(color_scheme=scheme)
+            result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+            violations = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
+            assert violations == [], f"{self.code} {state} {scheme}: {violations}"
+            assert len(result["passes"]) > 10  # axe really ran its rules
+        page.emulate_media(color_scheme="light")
         self.checked.append(state)
 
     def close(self) -> None:

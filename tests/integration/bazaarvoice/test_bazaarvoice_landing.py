@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 from bazaarvoice_confirm import landing, language
 
-from tests.conftest import Api
+from tests.conftest import Api, AwsBackend
 from tests.integration.bazaarvoice.conftest import LANDING, Page
 
 LOGO = "https://cdn.shop.example.com/brand/logo.svg"
@@ -182,3 +182,22 @@ def test_an_accent_that_is_not_a_colour_falls_back_with_a_warning(api: Api, mint
     reply = api.get(LANDING, query={"bv_authtoken": mint()["bv_authtoken"]})
     assert "--accent: #0b5cad;" in style_of(reply.text) and "body { display: none" not in reply.text
     assert any("accent colour ignored" in line for line in log_lines)
+
+
+@pytest.mark.parametrize("code", ["en", "pl"])
+def test_our_own_failure_is_its_own_page_with_a_way_to_try_again(api: Api, mint: Callable, aws: AwsBackend,
+                                                                 code: str) -> None:
+    from authhooks import settings
+
+    from local import config
+
+    token = mint()["bv_authtoken"]
+    aws.secretsmanager.delete_secret(SecretId=config.secret_name("BazaarvoiceSecret"), ForceDeleteWithoutRecovery=True)
+    settings.reset()
+    reply = api.post(LANDING, body=urlencode({"bv_authtoken": token, "locale": code}),
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert reply.status == 500
+    page = page_in(reply, code)
+    assert heading(reply) == translate(code, "We could not confirm your email address just now")
+    assert translate(code, "Something went wrong on our side, so your address is not confirmed yet.") in reply.text
+    assert page.field("bv_authtoken") == token and page.field("locale") == code
