@@ -51,6 +51,10 @@ class Bazaarvoice:
     allowed_return_urls: tuple[str, ...]
     site_name: str
     support_url: str
+    privacy_url: str
+    logo_url: str
+    accent_color: str
+    default_language: str
 
     @classmethod
     def from_env(cls) -> Bazaarvoice:
@@ -64,6 +68,10 @@ class Bazaarvoice:
             allowed_return_urls=_csv(_env("BAZAARVOICE_ALLOWED_RETURN_URLS")),
             site_name=_env("SITE_NAME"),
             support_url=_env("SUPPORT_URL"),
+            privacy_url=_env("PRIVACY_URL"),
+            logo_url=_env("LANDING_LOGO_URL"),
+            accent_color=_env("LANDING_ACCENT_COLOR"),
+            default_language=_env("LANDING_DEFAULT_LANGUAGE"),
         )
 
 
