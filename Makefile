@@ -19,9 +19,20 @@ $(BIN)/.installed: requirements-dev.txt
 
 install: $(BIN)/.installed
 
-# Debian's Chromium for the landing-page browser tests (no browser download: the network is closed).
-browser:
+# Debian's Chromium for the landing-page browser tests (no browser download: the network is closed), a Japanese
+# font for the CJK screenshots, and the pinned axe-core accessibility checker from the npm registry (git-ignored).
+AXE_CORE_VERSION := 4.14.1
+AXE_DIR := tests/e2e/.axe
+AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
+
+browser: $(AXE)
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@fc-list :lang=ja | grep -q . || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq fonts-noto-cjk; }
+
+$(AXE): Makefile
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+	npm install --prefix $(AXE_DIR) --no-save --no-package-lock --no-audit --no-fund axe-core@$(AXE_CORE_VERSION)
+	touch $@
 
 dev: install
 	$(BIN)/python -m local
@@ -53,7 +64,7 @@ bench: install build
 
 # OpenAPI, fuzzing, fault matrix, hostile transport, canaries, template policies with larger budgets; one table.
 audit: install build
-	AUTHHOOKS_ARTIFACT=build AUTHHOOKS_FUZZ_EXAMPLES=$${AUTHHOOKS_FUZZ_EXAMPLES:-1000} \
+	AUTHHOOKS_ARTIFACT=build AUTHHOOKS_FUZZ_EXAMPLES=$${AUTHHOOKS_FUZZ_EXAMPLES:-1000} AUTHHOOKS_AWS_FAULTS=all \
 		AUTHHOOKS_FUZZ_SCENARIOS=$${AUTHHOOKS_FUZZ_SCENARIOS:-300} $(BIN)/python -m local.audit
 
 clean:

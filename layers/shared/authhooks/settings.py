@@ -51,6 +51,10 @@ class Bazaarvoice:
     allowed_return_urls: tuple[str, ...]
     site_name: str
     support_url: str
+    privacy_url: str
+    logo_url: str
+    accent_color: str
+    default_language: str
 
     @classmethod
     def from_env(cls) -> Bazaarvoice:
@@ -64,6 +68,10 @@ class Bazaarvoice:
             allowed_return_urls=_csv(_env("BAZAARVOICE_ALLOWED_RETURN_URLS")),
             site_name=_env("SITE_NAME"),
             support_url=_env("SUPPORT_URL"),
+            privacy_url=_env("PRIVACY_URL"),
+            logo_url=_env("LANDING_LOGO_URL"),
+            accent_color=_env("LANDING_ACCENT_COLOR"),
+            default_language=_env("LANDING_DEFAULT_LANGUAGE"),
         )
 
 
@@ -107,24 +115,11 @@ class LiveVox:
         )
 
 
-@cache
-def common() -> Common:
-    return Common.from_env()
-
-
-@cache
-def bazaarvoice() -> Bazaarvoice:
-    return Bazaarvoice.from_env()
-
-
-@cache
-def loudvoice() -> LoudVoice:
-    return LoudVoice.from_env()
-
-
-@cache
-def livevox() -> LiveVox:
-    return LiveVox.from_env()
+# Each read once per container (tests call reset() between cases).
+common = cache(Common.from_env)
+bazaarvoice = cache(Bazaarvoice.from_env)
+loudvoice = cache(LoudVoice.from_env)
+livevox = cache(LiveVox.from_env)
 
 
 def _secrets_provider() -> Any:
