@@ -50,7 +50,7 @@ class GatewayError(Exception):
         self.status, self.code, self.title, self.detail = status, code, title, detail
 
     def problem(self, request_id: str) -> bytes:
-        """The RFC 9457 body every JSON route answers errors with (API.md, "Errors")."""
+        """The RFC 9457 body every JSON route answers errors with (docs/api.md, "Errors")."""
         return json.dumps({"type": "about:blank", "title": self.title, "status": self.status, "code": self.code,
                            "detail": self.detail, "request_id": request_id}).encode("utf-8")
 

@@ -6,7 +6,7 @@ Lambda puts the function's code first on ``sys.path`` and mounts the layer at ``
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
 import sys
 import threading
@@ -39,7 +39,7 @@ def paths(fn: template.Function, artifact: str) -> tuple[Path, Path]:
     """The function's code directory and the layer's package root for an artifact kind."""
     if artifact == "build":
         code, layer = BUILD_DIR / fn.logical_id, BUILD_DIR / "SharedLayer" / "python"
-        if not (code / f"{fn.module}.py").exists() or not layer.is_dir():
+        if not (code / fn.module_file).exists() or not layer.is_dir():
             raise FileNotFoundError(f"{code} or {layer} is missing: run `make build` (sam build) first")
         return code, layer
     return fn.code_uri, SOURCE_LAYER
@@ -51,7 +51,6 @@ RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "
 
 def lambda_runtime_dir(target: Path) -> Path:
     """Fill ``target`` with links to only the packages the Lambda runtime ships (from this venv)."""
-    import importlib
 
     target.mkdir(parents=True, exist_ok=True)
     for name in RUNTIME_PACKAGES:
@@ -72,22 +71,17 @@ def put_first_on_path(*directories: Path) -> None:
 
 
 def load_handler(fn: template.Function, artifact: str | None = None) -> Handler:
-    """Import ``fn``'s handler module (under a name unique to the function) and return the handler."""
+    """Import ``fn``'s handler by its dotted path, from its code directory and the layer, as Lambda does."""
     code, layer = paths(fn, artifact or artifact_kind())
     put_first_on_path(code, layer)
-    module_name = f"{fn.logical_id}_{fn.module}"
-    module = sys.modules.get(module_name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(module_name, code / f"{fn.module}.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[module_name]
-            raise
-    return getattr(module, fn.attribute)
+    return getattr(importlib.import_module(fn.module), fn.attribute)
+
+
+def put_functions_on_path(artifact: str | None = None) -> None:
+    """Every function's code directory and the layer on ``sys.path``: each function is one package."""
+    fns = list(template.functions(template.cached()).values())
+    directories = [paths(fn, artifact or artifact_kind()) for fn in fns]
+    put_first_on_path(*[code for code, _ in directories], directories[0][1])
 
 
 @dataclass

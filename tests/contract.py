@@ -1,4 +1,4 @@
-"""The API contract's promises the tests hold the functions to, stated once (API.md, "Errors")."""
+"""The API contract's promises the tests hold the functions to, stated once (docs/api.md, "Errors")."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ class Promise(NamedTuple):
     retry_after: bool
 
 
-# Sandbox fault mode (a vendor failing that way, after the client's retries) -> the answer API.md promises.
+# Sandbox fault mode (a vendor failing that way, after the client's retries) -> the answer docs/api.md promises.
 VENDOR_FAULT_ANSWERS: dict[str, Promise] = {
     "timeout": Promise(504, "vendor_timeout", False),
     "error_500": Promise(503, "vendor_unavailable", True),

@@ -1,4 +1,4 @@
-"""Every vendor operation our functions call x every sandbox fault mode: API.md's status, Retry-After, nothing partial.
+"""Every vendor operation we call x every sandbox fault mode: docs/api.md's status, Retry-After, no partial write.
 
 Each case prepares what the operation needs (a minted token, a started session, a login), counts the table's
 items, makes the next calls of that one operation fail, and calls the route once: the answer must be the
