@@ -15,7 +15,7 @@ from local.sandbox.client import SandboxClient
 SESSIONS = "/livevox/sessions"
 PASSWORD = livevox.PASSWORD
 # Sandbox values of every secret the LiveVox routes see: none may reach a log, an answer or a key.
-CANARIES = (livevox.PASSWORD, livevox.ACCESS_TOKEN, DEMO_SECRETS["LiveVoxSecret"]["session_key"])
+CANARIES = (livevox.PASSWORD, livevox.ACCESS_TOKEN, DEMO_SECRETS["LiveVoxSessionKeySecret"]["session_key"])
 
 _deserializer = TypeDeserializer()
 
