@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install browser dev test lint build invoke bench audit clean
+.PHONY: install browser dev test lint build invoke bench audit clean secret secrets-check
 
 $(BIN)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,13 @@ build: install
 test: install browser lint build
 	AUTHHOOKS_ARTIFACT=build $(BIN)/python -m pytest
 
+# make secret VENDOR=livevox FILE=livevox.json STACK=authhooks-staging: merge, check, never print a value.
+secret: install
+	$(BIN)/python -m scripts.vendor_secrets put $(VENDOR) --stack $(STACK) --file $(FILE)
+
+secrets-check: install
+	$(BIN)/python -m scripts.vendor_secrets check --stack $(STACK)
+
 # make invoke FN=LoudVoiceSessionFunction EVENT=events/loudvoice_start_session.json
 invoke: install
 	$(BIN)/python -m local.invoke $(FN) $(EVENT)
@@ -57,7 +64,7 @@ bench: install build
 
 # OpenAPI, fuzzing, fault matrix, hostile transport, canaries, template policies with larger budgets; one table.
 audit: install build
-	AUTHHOOKS_ARTIFACT=build AUTHHOOKS_FUZZ_EXAMPLES=$${AUTHHOOKS_FUZZ_EXAMPLES:-1000} \
+	AUTHHOOKS_ARTIFACT=build AUTHHOOKS_FUZZ_EXAMPLES=$${AUTHHOOKS_FUZZ_EXAMPLES:-1000} AUTHHOOKS_AWS_FAULTS=all \
 		AUTHHOOKS_FUZZ_SCENARIOS=$${AUTHHOOKS_FUZZ_SCENARIOS:-300} $(BIN)/python -m local.audit
 
 clean:

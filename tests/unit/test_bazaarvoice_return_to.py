@@ -25,9 +25,14 @@ def confirm() -> ModuleType:
 def allow_list() -> Iterator[None]:
     from authhooks import settings
 
+    from local import config
+
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BAZAARVOICE_SECRET", "authhooks-local/bazaarvoice")
-        patch.setenv("BAZAARVOICE_ALLOWED_RETURN_URLS", ALLOWED)
+        # The function's environment as the template builds it, with this test's allow-list.
+        overrides = {"BazaarvoiceAllowedReturnUrls": ALLOWED}
+        for name, value in config.function_environments("http://127.0.0.1:9", overrides)[
+                "BazaarvoiceConfirmFunction"].items():
+            patch.setenv(name, value)
         settings.reset()
         yield
     settings.reset()

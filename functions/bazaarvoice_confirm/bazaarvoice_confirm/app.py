@@ -2,72 +2,84 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from authhooks.api import accepts_json, form_or_json, lambda_entry, make_resolver
-from authhooks.errors import InternalError, ServiceError
-from authhooks.telemetry import logger, redactor
+from authhooks.api import accepts_json, form_or_json, iso_utc, lambda_entry, make_resolver
+from authhooks.errors import InvalidRequest, MethodNotAllowed, NotFound, PayloadTooLarge, ServiceError
 from aws_lambda_powertools.event_handler import Response
 
 from bazaarvoice_confirm import confirm, landing
 
-app = make_resolver()
+LANDING_PATH = "/bazaarvoice/confirm"
 
 
-@app.get("/bazaarvoice/confirm")
+def _error_page(error: ServiceError, event: dict[str, Any]) -> Response | None:
+    """Browsers on the landing route get the page for the error (with its status); JSON callers a problem."""
+    if event.get("rawPath") != LANDING_PATH or accepts_json(event):
+        return None
+    if isinstance(error, NotFound | MethodNotAllowed | PayloadTooLarge):
+        return None  # not a link's outcome: the plain problem says it best
+    fields = _link_fields(event)
+    return landing.error_page(error, *confirm.link_values(fields), _language(fields, event))
+
+
+def _link_fields(event: dict[str, Any]) -> Mapping[str, Any]:
+    """The link's query or the form's fields, read without failing (none when the body cannot be read)."""
+    if event.get("requestContext", {}).get("http", {}).get("method") == "GET":
+        return event.get("queryStringParameters") or {}
+    try:
+        return form_or_json(event)
+    except InvalidRequest:
+        return {}
+
+
+def _language(fields: Mapping[str, Any], event: dict[str, Any]) -> str:
+    """The page language: the link's (or form's) ``locale``, else the browser's ``Accept-Language``."""
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    return landing.language_for(fields.get("locale"), headers.get("accept-language"))
+
+
+app = make_resolver(error_page=_error_page)
+
+
+@app.get(LANDING_PATH)
 def confirm_link() -> Response | dict[str, Any]:
     """The email link: a page that confirms by POST. Never calls Bazaarvoice (mail scanners open these links)."""
     query = app.current_event.query_string_parameters or {}
-    redactor.add_request_secrets(query.get("bv_authtoken"))
-    language = _language(query)
-    try:
-        authtoken, return_to = confirm.landing_request(query)
-    except ServiceError as error:
-        return _failed(error, None, None, language)
+    authtoken, return_to = confirm.landing_request(query)
     if accepts_json(app.current_event.raw_event):
         return {"status": "unconfirmed", "confirm_with": "POST /bazaarvoice/confirm"}
-    return landing.confirm_page(authtoken, return_to, language)
+    return landing.confirm_page(authtoken, return_to, _language(query, app.current_event.raw_event))
 
 
-@app.post("/bazaarvoice/confirm")
+@app.post(LANDING_PATH)
 def confirm_token() -> Response | dict[str, Any]:
     """Exchange the token once (form or JSON); a repeat is answered from the store."""
-    authtoken = return_to = None
-    language = _language({})
-    try:
-        body = form_or_json(app.current_event.raw_event)
-        language = _language(body)
-        redactor.add_request_secrets(body.get("bv_authtoken"))
-        authtoken, return_to = confirm.landing_request(body)
-        confirmation = confirm.confirm(authtoken)
-    except Exception as error:  # every failure becomes a page (or, for JSON callers, a problem)
-        return _failed(error, authtoken, return_to, language)
+    body = form_or_json(app.current_event.raw_event)
+    authtoken, return_to = confirm.landing_request(body)
+    confirmation = confirm.confirm(authtoken)
     if accepts_json(app.current_event.raw_event):
-        return confirmation.as_json()
-    return landing.confirmed_page(confirmation, return_to, language)
+        return {
+            "status": "confirmed",
+            "bv_user_id": confirmation.bv_user_id,
+            "user_token": confirmation.user_token,
+            "expires_at": iso_utc(confirmation.expires_at),
+            "already_confirmed": confirmation.already_confirmed,
+        }
+    return landing.confirmed_page(confirmation, return_to, _language(body, app.current_event.raw_event))
 
 
 @app.get("/bazaarvoice/users/<bv_user_id>")
 def stored_user(bv_user_id: str) -> dict[str, Any]:
     """The latest user token kept for a shopper, for the site backend (IAM)."""
-    return confirm.stored_user(bv_user_id)
+    record = confirm.stored_user(bv_user_id)
+    return {
+        "bv_user_id": record["bv_user_id"],
+        "user_token": record["user_token"],
+        "confirmed_at": iso_utc(record["confirmed_at"]),
+        "expires_at": iso_utc(record["expires_at"]),
+    }
 
 
-def _language(values: dict[str, Any]) -> str:
-    """The page language: the link's (or form's) ``locale``, else the browser's ``Accept-Language``."""
-    return landing.language_for(values.get("locale"), app.current_event.headers.get("accept-language"))
-
-
-def _failed(error: Exception, authtoken: str | None, return_to: str | None, language: str) -> Response:
-    """JSON callers get the resolver's problem+json; browsers get the page for the error, with its status."""
-    if accepts_json(app.current_event.raw_event):
-        raise error
-    if not isinstance(error, ServiceError):
-        logger.exception("unhandled error", extra={"error_type": type(error).__name__})
-        error = InternalError()
-    elif error.status >= 500:
-        logger.warning("answered with a server-side error", extra={"code": error.code, "detail": error.detail})
-    return landing.error_page(error, authtoken, return_to, language)
-
-
-lambda_handler = lambda_entry(app)
+lambda_handler = lambda_entry(app, secret_parameters=("bv_authtoken",))

@@ -9,8 +9,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from authhooks import settings
-from authhooks.api import iso_utc
+from authhooks.api import MAX_BODY_BYTES
 from authhooks.errors import FieldError, InvalidRequest, NotFound, TokenInvalid
+from authhooks.fields import Schema, Text, raise_if
 from authhooks.store import Item, Keys, token_store
 from authhooks.telemetry import logger, redactor
 from authhooks.vendors import bazaarvoice
@@ -34,32 +35,28 @@ class Confirmation:
     expires_at: int
     already_confirmed: bool
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "status": "confirmed",
-            "bv_user_id": self.bv_user_id,
-            "user_token": self.user_token,
-            "expires_at": iso_utc(self.expires_at),
-            "already_confirmed": self.already_confirmed,
-        }
+
+
+# The page posts whatever else a form carries: only these two are read.
+LINK = Schema({"bv_authtoken": Text(MAX_TOKEN_LENGTH, pattern="\\S", mismatch="required", secret=True),
+               "return_to": Text(MAX_BODY_BYTES, minimum=0, required=False, nullable=True)},
+              openapi="ConfirmRequest", strict=False)
 
 
 def landing_request(values: Mapping[str, Any]) -> tuple[str, str | None]:
     """The ``bv_authtoken`` and the honoured ``return_to`` (or None) of a link or form; a 400 naming every bad field."""
     problems: list[FieldError] = []
-    token = values.get("bv_authtoken")
-    if token is not None and not isinstance(token, str):
-        problems.append(FieldError("bv_authtoken", "must be a string"))
-    elif not token or not token.strip():
-        problems.append(FieldError("bv_authtoken", "is required"))
-    elif len(token) > MAX_TOKEN_LENGTH:
-        problems.append(FieldError("bv_authtoken", f"must be at most {MAX_TOKEN_LENGTH} characters"))
-    return_to = values.get("return_to")
-    if return_to is not None and not isinstance(return_to, str):
-        problems.append(FieldError("return_to", "must be a string"))
-    if problems:
-        raise InvalidRequest.of(problems)
-    return str(token).strip(), allowed_return_url(return_to)
+    found = LINK.parse(values, problems)
+    raise_if(problems)
+    return found["bv_authtoken"].strip(), allowed_return_url(found.get("return_to"))
+
+
+def link_values(values: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """What a failed request's page can offer again (a retry): its token and honoured return URL, if usable."""
+    try:
+        return landing_request(values)
+    except InvalidRequest:
+        return None, None
 
 
 def allowed_return_url(value: str | None) -> str | None:
@@ -130,20 +127,15 @@ def _already_confirmed(stored: Item) -> Confirmation:
                         int(stored["expires_at"]), already_confirmed=True)
 
 
-def stored_user(bv_user_id: str) -> dict[str, Any]:
-    """The latest user token kept for a BV user id, or a 404."""
+def stored_user(bv_user_id: str) -> Item:
+    """The stored user record (bv_user_id, user_token, confirmed_at, expires_at) for a BV user id, or a 404."""
     user_id = unquote(bv_user_id)
     # Ids we never store (and keys DynamoDB would refuse) are simply unknown.
     record = token_store().get(Keys.bv_user(user_id)) if bazaarvoice.is_user_id(user_id) else None
     if record is None:
         raise NotFound("no confirmed user with that id")
     redactor.add_request_secrets(record["user_token"])
-    return {
-        "bv_user_id": record["bv_user_id"],
-        "user_token": record["user_token"],
-        "confirmed_at": iso_utc(record["confirmed_at"]),
-        "expires_at": iso_utc(record["expires_at"]),
-    }
+    return record
 
 
 def _count(outcome: str) -> None:

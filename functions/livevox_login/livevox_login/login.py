@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import random
 import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from authhooks import settings
-from authhooks.api import iso_utc
-from authhooks.errors import FieldError, InternalError, InvalidRequest, NotFound, Unauthorized, VendorUnavailable
+from authhooks.errors import CredentialsUnavailable, FieldError, NotFound, Unauthorized, VendorUnavailable
+from authhooks.fields import Flag, Schema, Text, raise_if
 from authhooks.store import Item, Keys, TokenStore, token_store
 from authhooks.telemetry import logger, metrics, redactor
 from authhooks.vendors import livevox
@@ -30,8 +29,6 @@ POINTER_SECONDS = 7 * 86400
 EXPIRING_SOON_DAYS = 7
 MAX_NAME = 255
 MAX_ID_TOKEN = 8192
-CREDENTIAL_FIELDS = ("client_name", "user_name", "password", "agent")
-SSO_FIELDS = ("client_name", "id_token", "agent")
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,7 @@ class SsoCredentials:
 
 @dataclass(frozen=True)
 class Session:
-    """What a login answers (API.md, LiveVox)."""
+    """What a login answers (docs/api.md, LiveVox)."""
 
     session_id: str
     client_id: int | None
@@ -72,83 +69,50 @@ class Session:
     days_until_password_expires: int | None
     cached: bool
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "client_id": self.client_id,
-            "user_id": self.user_id,
-            "agent": self.agent,
-            "expires_at": iso_utc(self.expires_at),
-            "days_until_password_expires": self.days_until_password_expires,
-            "cached": self.cached,
-        }
-
 
 # --- requests -------------------------------------------------------------------------------------
 
-def caller_secrets(body: dict[str, Any]) -> list[Any]:
-    """The values in a request body that must never reach a log line."""
-    return [body.get("password"), body.get("id_token")]
+DIRECT = Schema({"client_name": Text(MAX_NAME), "user_name": Text(MAX_NAME),
+                 "password": Text(MAX_NAME, secret=True), "agent": Flag()}, openapi="DirectCredentials",
+                extra=("account",))
+NAMED = Schema({"account": Text(MAX_NAME)}, openapi="NamedAccount", strict=False)
+SSO = Schema({"client_name": Text(MAX_NAME), "id_token": Text(MAX_ID_TOKEN, secret=True), "agent": Flag()},
+             openapi="SsoLoginRequest")
+SESSION_ID = Text(MAX_NAME, secret=True)
 
 
 def login_request(body: dict[str, Any]) -> Credentials | Account:
     """Direct credentials or a named account, or a 400 naming every field that is wrong."""
-    problems = _unknown_fields(body, ("account", *CREDENTIAL_FIELDS))
+    problems: list[FieldError] = []
+    DIRECT.register_secrets(body)
     if "account" in body:
-        given = [name for name in CREDENTIAL_FIELDS if name in body]
+        given = [name for name in DIRECT.fields if name in body]
         if given:
             problems.append(FieldError("account", f"give either account or {', '.join(given)}, not both"))
-        name = _text(body, "account", problems)
-        _raise_if(problems)
-        return Account(name)
-    client_name = _text(body, "client_name", problems)
-    user_name = _text(body, "user_name", problems)
-    password = _text(body, "password", problems)
-    agent = _flag(body, "agent", problems)
-    _raise_if(problems)
-    return Credentials(client_name, user_name, password, agent)
+        problems.extend(FieldError(name[:64], "unknown field") for name in body
+                        if name not in NAMED.fields and name not in DIRECT.fields)
+        values = NAMED.parse(body, problems)
+        raise_if(problems)
+        return Account(values["account"])
+    values = DIRECT.parse(body, problems)
+    raise_if(problems)
+    return Credentials(values["client_name"], values["user_name"], values["password"], values["agent"])
 
 
 def sso_request(body: dict[str, Any]) -> SsoCredentials:
     """An SSO login body, or a 400 naming every field that is wrong."""
-    problems = _unknown_fields(body, SSO_FIELDS)
-    client_name = _text(body, "client_name", problems)
-    id_token = _text(body, "id_token", problems, limit=MAX_ID_TOKEN)
-    agent = _flag(body, "agent", problems)
-    _raise_if(problems)
-    return SsoCredentials(client_name, id_token, agent)
+    problems: list[FieldError] = []
+    values = SSO.parse(body, problems)
+    raise_if(problems)
+    return SsoCredentials(values["client_name"], values["id_token"], values["agent"])
 
 
-def _unknown_fields(body: dict[str, Any], known: tuple[str, ...]) -> list[FieldError]:
-    return [FieldError(name[:64], "unknown field") for name in body if name not in known]
-
-
-def _text(body: dict[str, Any], name: str, problems: list[FieldError], limit: int = MAX_NAME) -> str:
-    value = body.get(name)
-    if name not in body or value is None:
-        problems.append(FieldError(name, "required"))
-    elif not isinstance(value, str):
-        problems.append(FieldError(name, "must be a string"))
-    elif not value:
-        problems.append(FieldError(name, "must not be empty"))
-    elif len(value) > limit:
-        problems.append(FieldError(name, f"must be at most {limit} characters"))
-    else:
-        return value
-    return ""
-
-
-def _flag(body: dict[str, Any], name: str, problems: list[FieldError]) -> bool:
-    value = body.get(name, False)
-    if not isinstance(value, bool):
-        problems.append(FieldError(name, "must be true or false"))
-        return False
+def session_id(value: str) -> str:
+    """A session id from the path (a secret), or a 400."""
+    problems: list[FieldError] = []
+    SESSION_ID.check("session_id", value, problems)
+    raise_if(problems)
     return value
-
-
-def _raise_if(problems: list[FieldError]) -> None:
-    if problems:
-        raise InvalidRequest.of(problems)
 
 
 # --- login ----------------------------------------------------------------------------------------
@@ -163,11 +127,10 @@ class _Deployment:
 
     @classmethod
     def load(cls) -> _Deployment:
-        secret = settings.secret(settings.livevox().secret_name)
-        key, access_token = secret.get("session_key"), secret.get("access_token")
-        if not isinstance(key, str) or not key or not isinstance(access_token, str):
-            raise InternalError("the LiveVox secret lacks session_key or access_token")
-        session_key = key.encode("utf-8")
+        config = settings.livevox()
+        session_key = settings.secret_text(config.session_key_secret_name, "session_key").encode("utf-8")
+        access_token = settings.secret_text(config.secret_name, "access_token")
+        secret = settings.secret(config.secret_name)
         # A fingerprint, so that a rotated token starts new sessions and the token never reaches a key.
         fingerprint = hmac.new(session_key, access_token.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
         return cls(secret, session_key, fingerprint)
@@ -189,7 +152,7 @@ class _Deployment:
                                _stored_text(entry, "password"), agent)
         except ValueError as exc:
             logger.error("LiveVox credential set is malformed", extra={"account": name, "field": str(exc)})
-            raise InternalError("a LiveVox credential set is malformed") from exc
+            raise CredentialsUnavailable("a LiveVox credential set is malformed") from exc
 
     def identity(self, client_name: str, principal: str, kind: str) -> tuple[str, ...]:
         """Key parts, each percent-encoded so that no two identities join to the same text."""
@@ -240,35 +203,12 @@ def _single_flight(store: TokenStore, identity: tuple[str, ...], session_pk: str
                    credentials: Credentials) -> Session:
     """Exactly one login per account at a time: the lease holder logs in, the others wait for its session."""
     config = settings.livevox()
-    lock_pk = Keys.lvx_lock(*identity)
-    deadline = time.monotonic() + config.login_wait_seconds
-    attempt = 0
-    while True:
-        owner = store.acquire(lock_pk, config.lease_seconds)
-        if owner is not None:
-            try:
-                # The previous holder may have written the session between our look and the lease.
-                return _reuse(store, session_pk, mac) or _vendor_login(store, session_pk, mac, credentials)
-            finally:
-                store.release(lock_pk, owner)
-        if attempt == 0:
-            metrics.add_metric(name="LoginWaits", unit=MetricUnit.Count, value=1)
-            logger.info("waiting for a concurrent LiveVox login of the same account")
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise VendorUnavailable("a concurrent LiveVox login of this account did not finish in time",
-                                    retry_after=config.lease_seconds)
-        time.sleep(min(remaining, _backoff(attempt)))
-        attempt += 1
-        found = _reuse(store, session_pk, mac)
-        if found is not None:
-            return found
-
-
-def _backoff(attempt: int) -> float:
-    """Exponential from 50 ms up to 1 s, with jitter so that waiters do not poll in step."""
-    ceiling = min(1.0, 0.05 * 2**attempt)
-    return random.uniform(ceiling / 2, ceiling)
+    return store.single_flight(
+        Keys.lvx_lock(*identity), lease_seconds=config.lease_seconds, wait_seconds=config.login_wait_seconds,
+        done=lambda: _reuse(store, session_pk, mac),
+        work=lambda: _vendor_login(store, session_pk, mac, credentials),
+        busy=lambda: VendorUnavailable("a concurrent LiveVox login of this account did not finish in time",
+                                       retry_after=config.lease_seconds))
 
 
 def _vendor_login(store: TokenStore, session_pk: str, mac: str, credentials: Credentials) -> Session:
@@ -370,8 +310,8 @@ def _known(store: TokenStore, session_id: str) -> str | None:
     return str(pointer["session_pk"])
 
 
-def check(session_id: str) -> dict[str, Any]:
-    """``{"session_id", "valid": true, "expires_at"}`` when we hold the session and LiveVox still accepts it."""
+def check(session_id: str) -> int:
+    """Until when the session is good, when we hold it and LiveVox still accepts it; else NotFound."""
     store = token_store()
     session_pk = _known(store, session_id)
     if session_pk is None:
@@ -384,7 +324,7 @@ def check(session_id: str) -> dict[str, Any]:
     if touched.item is None:
         raise NotFound("no such LiveVox session")
     _keep_pointer(store, session_pk, touched.item)
-    return {"session_id": session_id, "valid": True, "expires_at": iso_utc(int(touched.item["expires_at"]))}
+    return int(touched.item["expires_at"])
 
 
 def log_out(session_id: str) -> None:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-from authhooks.api import iso_utc
 from authhooks.errors import FieldError, InvalidRequest, NotFound
+from authhooks.fields import MISSING, Flag, HttpUrl, Integer, Schema, Text, email, raise_if, uuid, wrong_type
 from authhooks.store import Keys, digest, token_store
 from authhooks.telemetry import logger, redactor
 from authhooks.vendors import loudvoice
@@ -29,13 +27,6 @@ AUTHOR_FIELDS = ("author_token", "author_reference", "name", "email", "descripti
 _TOP_LEVEL = ("author", "expires_in")
 _KEY_PREFIX = {"author_reference": "ref", "identity_token": "identity", "author_token": "author"}
 
-_UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", re.IGNORECASE)
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-# The HTML5 (WHATWG) address grammar, with a dot required in the domain as LoudVoice requires one.
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{1,64}}@{_LABEL}(?:\.{_LABEL})+")
-
-
 @dataclass(frozen=True)
 class SessionRequest:
     """A validated ``PUT /loudvoice/sessions``: which author, what to tell LoudVoice, and its fingerprint."""
@@ -48,125 +39,74 @@ class SessionRequest:
 
 @dataclass(frozen=True)
 class Started:
-    """The answer to a session start: the API.md body, and whether LoudVoice created the author just now."""
+    """A session start's outcome: the session record, whether it came from the store, whether LoudVoice
+    created the author just now."""
 
-    body: dict[str, Any]
+    record: dict[str, Any]  # session_token, expires_at, expires_in, author_created, author
+    cached: bool
     created: bool
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
+SESSION = Schema({"expires_in": Integer(MIN_EXPIRES_IN, MAX_EXPIRES_IN, fallback=DEFAULT_EXPIRES_IN, unit="seconds")},
+                 openapi="AuthorSessionRequest", extra=("author",))
+METADATA_FIELDS = Schema({
+    "allow_create_new": Flag(fallback=True), "name": Text(MAX_TEXT, required=False), "email": email(MAX_EMAIL),
+    "description": Text(MAX_DESCRIPTION, minimum=0, required=False),
+    "picture_url": HttpUrl(MAX_URL), "website_url": HttpUrl(MAX_URL),
+}, strict=False)
+BY_SHAPE = {
+    "author_reference": Schema({"author_reference": Text(MAX_TEXT), **METADATA_FIELDS.fields},
+                               openapi="AuthorByReference", strict=False),
+    "identity_token": Schema({"identity_token": uuid(version4=True, secret=True)}, openapi="AuthorByIdentity",
+                             strict=False),
+    "author_token": Schema({"author_token": uuid(version4=True, secret=True)}, openapi="AuthorByToken", strict=False),
+}
+SESSION_TOKEN = uuid(secret=True)
 
 
-def _wrong_type(field: str, expected: str, value: Any) -> FieldError:
-    return FieldError(field, f"expected {expected}, got {_json_type(value)}")
-
-
-def _string(field: str, value: Any, errors: list[FieldError], *, minimum: int, maximum: int) -> str | None:
-    if not isinstance(value, str):
-        errors.append(_wrong_type(field, "a string", value))
-        return None
-    if len(value) < minimum:
-        errors.append(FieldError(field, "must not be empty"))
-        return None
-    if len(value) > maximum:
-        errors.append(FieldError(field, f"must be at most {maximum} characters"))
-        return None
-    return value
-
-
-def _http_url(field: str, value: Any, errors: list[FieldError]) -> None:
-    text = _string(field, value, errors, minimum=1, maximum=MAX_URL)
-    if text is None:
-        return
-    try:
-        parts = urlsplit(text)
-        _ = parts.port  # raises on a malformed port
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", text):
-        errors.append(FieldError(field, "must be an absolute http(s) URL"))
-
-
-def _check_metadata(author: dict[str, Any], errors: list[FieldError]) -> None:
-    if "allow_create_new" in author and not isinstance(author["allow_create_new"], bool):
-        errors.append(_wrong_type("author.allow_create_new", "a boolean", author["allow_create_new"]))
-    if "name" in author:
-        _string("author.name", author["name"], errors, minimum=1, maximum=MAX_TEXT)
-    if "email" in author:
-        email = _string("author.email", author["email"], errors, minimum=1, maximum=MAX_EMAIL)
-        if email is not None and not _EMAIL.fullmatch(email):
-            errors.append(FieldError("author.email", "not a valid email address"))
-    if "description" in author:
-        _string("author.description", author["description"], errors, minimum=0, maximum=MAX_DESCRIPTION)
-    for key in ("picture_url", "website_url"):
-        if key in author:
-            _http_url(f"author.{key}", author[key], errors)
-
-
-def _check_shape(author: dict[str, Any], errors: list[FieldError]) -> str | None:
-    """The one shape key given (its value checked), or None after noting why not."""
+def _shape(author: dict[str, Any], errors: list[FieldError]) -> str | None:
+    """The one shape key given, or None after noting why not."""
     given = [key for key in SHAPES if key in author]
     if not given:
         errors.append(FieldError("author", "exactly one of author_reference, identity_token, author_token is required"))
     elif len(given) > 1:
         errors.append(FieldError("author", f"give exactly one of author_reference, identity_token, author_token, "
                                            f"not {' and '.join(given)}"))
-    for key in given:
-        field, value = f"author.{key}", author[key]
-        if key == "author_reference":
-            _string(field, value, errors, minimum=1, maximum=MAX_TEXT)
-        elif not isinstance(value, str):
-            errors.append(_wrong_type(field, "a string", value))
-        elif not _UUID4.fullmatch(value):
-            errors.append(FieldError(field, "must be a UUID v4"))
     return given[0] if len(given) == 1 else None
 
 
 def parse_request(body: dict[str, Any]) -> SessionRequest:
     """The validated request; an InvalidRequest listing every problem, each with its field path."""
     errors: list[FieldError] = []
-    errors.extend(FieldError(key, "unknown field") for key in body if key not in _TOP_LEVEL)
-
-    expires_in = body.get("expires_in", DEFAULT_EXPIRES_IN)
-    if not isinstance(expires_in, int) or isinstance(expires_in, bool):
-        errors.append(_wrong_type("expires_in", "an integer (seconds)", expires_in))
-    elif not MIN_EXPIRES_IN <= expires_in <= MAX_EXPIRES_IN:
-        errors.append(FieldError("expires_in", f"must be from {MIN_EXPIRES_IN} to {MAX_EXPIRES_IN} seconds"))
-
+    expires_in = SESSION.parse(body, errors).get("expires_in")
     author = body.get("author")
+    values: dict[str, Any] = {}
     shape = None
     if "author" not in body:
-        errors.append(FieldError("author", "is required"))
+        errors.append(FieldError("author", "required"))
     elif not isinstance(author, dict):
-        errors.append(_wrong_type("author", "an object", author))
+        errors.append(wrong_type("author", "an object", author))
     else:
+        for schema in BY_SHAPE.values():
+            schema.register_secrets(author)  # caller-sent tokens: off every log line from here on
         known = (*SHAPES, *METADATA)
-        errors.extend(FieldError(f"author.{key}", "unknown field") for key in author if key not in known)
-        # Caller-sent tokens are secrets: off every log line from here on.
-        redactor.add_request_secrets(*(author[k] for k in ("identity_token", "author_token") if k in author))
-        shape = _check_shape(author, errors)
+        errors.extend(FieldError(f"author.{key}"[:64], "unknown field") for key in author if key not in known)
+        shape = _shape(author, errors)
+        for key in SHAPES:  # every shape key given has its value checked
+            if key in author:
+                values.update(BY_SHAPE[key].parse({key: author[key]}, errors, prefix="author."))
         if shape in ("identity_token", "author_token"):
             errors.extend(FieldError(f"author.{key}", "only allowed with author_reference")
                           for key in METADATA if key in author)
         else:
-            _check_metadata(author, errors)
-
-    if errors:
-        raise InvalidRequest.of(errors)
+            values.update(METADATA_FIELDS.parse({k: author[k] for k in METADATA if k in author}, errors,
+                                                prefix="author."))
+    raise_if(errors)
     assert isinstance(author, dict) and shape is not None and isinstance(expires_in, int)
-    vendor_author: dict[str, Any] = {shape: author[shape]}
+    vendor_author: dict[str, Any] = {shape: values[shape]}
     if shape == "author_reference":
-        vendor_author["allow_create_new"] = author.get("allow_create_new", True)
-        vendor_author.update({key: author[key] for key in METADATA if key in author and key != "allow_create_new"})
+        vendor_author["allow_create_new"] = values["allow_create_new"]
+        vendor_author.update({key: values[key] for key in METADATA if key in author and key != "allow_create_new"})
     metadata = {key: value for key, value in vendor_author.items() if key != shape}
     canonical = json.dumps({"author": metadata, "expires_in": expires_in}, sort_keys=True, separators=(",", ":"))
     return SessionRequest(
@@ -178,22 +118,10 @@ def parse_request(body: dict[str, Any]) -> SessionRequest:
 
 
 def check_token(token: str) -> None:
-    """A session token from the path: registered as a secret, and refused unless it is a UUID."""
-    redactor.add_request_secrets(token)
-    if not _UUID.fullmatch(token):
+    """A session token from the path (a secret), refused unless it is a UUID."""
+    errors: list[FieldError] = []
+    if SESSION_TOKEN.check("session_token", token, errors) is MISSING:
         raise InvalidRequest.of([FieldError("session_token", "not a LoudVoice session token (a UUID)")])
-
-
-def _body(record: dict[str, Any], *, cached: bool) -> dict[str, Any]:
-    """The API.md body from a stored session record."""
-    return {
-        "session_token": record["session_token"],
-        "expires_at": iso_utc(record["expires_at"]),
-        "expires_in": record["expires_in"],
-        "author_created": record["author_created"],
-        "cached": cached,
-        "author": {key: record["author"].get(key) for key in AUTHOR_FIELDS},
-    }
 
 
 def _count_start(outcome: str) -> None:
@@ -221,7 +149,7 @@ def start(request: SessionRequest) -> Started:
         _count_start("cached")
         logger.info("author session reused", extra={"outcome": "cached"})
         # This request created nothing at LoudVoice, whatever the original start did.
-        return Started({**_body(stored, cached=True), "author_created": False}, created=False)
+        return Started({**stored, "author_created": False}, cached=True, created=False)
 
     session = loudvoice.client().start_session(request.author, request.expires_in)
     redactor.add_request_secrets(session.token)
@@ -242,15 +170,15 @@ def start(request: SessionRequest) -> Started:
     outcome = "created" if session.author_created else "updated"
     _count_start(outcome)
     logger.info("author session started", extra={"outcome": outcome, "expires_in": session.expires_in})
-    return Started(_body({**record, "expires_at": expires_at}, cached=False), created=session.author_created)
+    return Started({**record, "expires_at": expires_at}, cached=False, created=session.author_created)
 
 
 def read(token: str) -> dict[str, Any]:
-    """The stored session (``cached: true``: no vendor call), or NotFound."""
+    """The stored session record, or NotFound."""
     record = token_store().get(Keys.lv_session(token))
     if record is None:
         raise NotFound("no such LoudVoice session (unknown or expired)")
-    return _body(record, cached=True)
+    return record
 
 
 def end(token: str) -> None:

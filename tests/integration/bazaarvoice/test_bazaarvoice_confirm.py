@@ -12,6 +12,7 @@ import pytest
 from authhooks.store import digest
 
 from tests.conftest import Api, AwsBackend
+from tests.contract import VENDOR_FAULT_ANSWERS
 from tests.integration.bazaarvoice.conftest import JSON_ACCEPT, LANDING, confirm_form, confirm_json, page_of
 
 ALLOWED = "https://shop.example.com/account/reviews?tab=mine"
@@ -146,11 +147,14 @@ def test_a_token_we_never_exchanged_is_the_expired_link_page(api: Api, mint: Cal
 
 
 FAULT_PAGES = [
-    ("error_500", 503, "vendor_unavailable", "We could not confirm your email address just now"),
-    ("reset", 503, "vendor_unavailable", "We could not confirm your email address just now"),
-    ("timeout", 504, "vendor_timeout", "We could not confirm your email address just now"),
-    ("garbage", 502, "vendor_rejected", "We could not confirm your email address just now"),
-    ("rate_limit", 503, "vendor_rate_limited", "Too many confirmations at once"),
+    (mode, VENDOR_FAULT_ANSWERS[mode].status, VENDOR_FAULT_ANSWERS[mode].code, heading)
+    for mode, heading in [
+        ("error_500", "We could not confirm your email address just now"),
+        ("reset", "We could not confirm your email address just now"),
+        ("timeout", "We could not confirm your email address just now"),
+        ("garbage", "We could not confirm your email address just now"),
+        ("rate_limit", "Too many confirmations at once"),
+    ]
 ]
 
 
