@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from authhooks.api import accepts_json, form_or_json, iso_utc, lambda_entry, make_resolver
@@ -20,12 +19,13 @@ def _error_page(error: ServiceError, event: dict[str, Any]) -> Response | None:
         return None
     if isinstance(error, NotFound | MethodNotAllowed | PayloadTooLarge):
         return None  # not a link's outcome: the plain problem says it best
-    fields = _link_fields(event)
-    return landing.error_page(error, *confirm.link_values(fields), _language(fields, event))
+    values = _link_or_form(event)
+    authtoken, return_to = confirm.link_values(values)
+    return landing.error_page(error, authtoken, return_to, _language(values, event))
 
 
-def _link_fields(event: dict[str, Any]) -> Mapping[str, Any]:
-    """The link's query or the form's fields, read without failing (none when the body cannot be read)."""
+def _link_or_form(event: dict[str, Any]) -> dict[str, Any]:
+    """What the shopper sent (the link's query, or the form), read without failing."""
     if event.get("requestContext", {}).get("http", {}).get("method") == "GET":
         return event.get("queryStringParameters") or {}
     try:
@@ -34,10 +34,10 @@ def _link_fields(event: dict[str, Any]) -> Mapping[str, Any]:
         return {}
 
 
-def _language(fields: Mapping[str, Any], event: dict[str, Any]) -> str:
+def _language(values: dict[str, Any], event: dict[str, Any]) -> str:
     """The page language: the link's (or form's) ``locale``, else the browser's ``Accept-Language``."""
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-    return landing.language_for(fields.get("locale"), headers.get("accept-language"))
+    return landing.language_for(values.get("locale"), headers.get("accept-language"))
 
 
 app = make_resolver(error_page=_error_page)

@@ -115,24 +115,11 @@ class LiveVox:
         )
 
 
-@cache
-def common() -> Common:
-    return Common.from_env()
-
-
-@cache
-def bazaarvoice() -> Bazaarvoice:
-    return Bazaarvoice.from_env()
-
-
-@cache
-def loudvoice() -> LoudVoice:
-    return LoudVoice.from_env()
-
-
-@cache
-def livevox() -> LiveVox:
-    return LiveVox.from_env()
+# Each read once per container (tests call reset() between cases).
+common = cache(Common.from_env)
+bazaarvoice = cache(Bazaarvoice.from_env)
+loudvoice = cache(LoudVoice.from_env)
+livevox = cache(LiveVox.from_env)
 
 
 def _secrets_provider() -> Any:
