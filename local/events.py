@@ -51,8 +51,8 @@ def http_api_event(
     request_id: str | None = None,
     now: float | None = None,
 ) -> dict[str, Any]:
-    """One payload 2.0 event: the path decoded, lower-cased headers (repeats joined by commas), cookies split
-    out, query parameters (repeats joined by commas), base64 for non-text bodies, ``requestContext.http``."""
+    """One payload 2.0 event: lower-cased headers (repeats joined by commas), cookies split out,
+    query parameters (repeats joined by commas), base64 for non-text bodies, ``requestContext.http``."""
     pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
     joined: dict[str, str] = {}
     cookies: list[str] = []
@@ -67,9 +67,6 @@ def http_api_event(
     for name, value in parse_qsl(raw_query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value
 
-    # HTTP APIs deliver the path percent-decoded (once): "users%2F<id>" arrives as "users/<id>". Routes are
-    # matched on the path as sent (see match_route); a function routing on rawPath must not trust it alone.
-    path = unquote(raw_path)
     when = time.time() if now is None else now
     stamp = datetime.fromtimestamp(when, UTC)
     request_id = request_id or new_request_id()
@@ -80,7 +77,7 @@ def http_api_event(
         "domainPrefix": API_ID,
         "http": {
             "method": method.upper(),
-            "path": path,
+            "path": raw_path,
             "protocol": "HTTP/1.1",
             "sourceIp": source_ip,
             "userAgent": joined.get("user-agent", ""),
@@ -102,7 +99,7 @@ def http_api_event(
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
-        "rawPath": path,
+        "rawPath": raw_path,
         "rawQueryString": raw_query,
         "headers": joined,
         "requestContext": context,
@@ -134,9 +131,18 @@ def routed_event(routes: Iterable[Any], method: str, raw_path: str, **event_fiel
     if match is None:
         return None
     route, params = match
-    event = http_api_event(method, raw_path, route_key=route_key(route.method, route.path),
+    event = http_api_event(method, delivered_path(raw_path), route_key=route_key(route.method, route.path),
                            path_parameters=params, iam=not route.public, **event_fields)
     return route, event
+
+
+def delivered_path(raw_path: str) -> str:
+    """The path as an HTTP API hands it to the function (``rawPath``, ``requestContext.http.path``): decoded once.
+
+    Routes are matched on the path as sent (``%2F`` stays inside one segment); only the event carries it decoded.
+    """
+    # HTTP APIs deliver rawPath percent-decoded: captured event in github.com/fastify/aws-lambda-fastify/issues/169.
+    return unquote(raw_path)
 
 
 def match_route(routes: Iterable[Any], method: str, path: str) -> tuple[Any, dict[str, str]] | None:
