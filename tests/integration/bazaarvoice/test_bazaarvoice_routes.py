@@ -99,10 +99,12 @@ def test_events_built_as_api_gateway_builds_them_get_no_token(api: Api, confirme
                                                               route_key: str, iam: bool) -> None:
     raw = "/bazaarvoice/" + encoded.format(id=confirmed["bv_user_id"])
     params = {"bv_user_id": confirmed["bv_user_id"]} if "{bv_user_id}" in route_key else {"proxy": raw[13:]}
-    event = events.http_api_event("GET", raw, route_key=route_key, path_parameters=params, iam=iam)
+    event = events.http_api_event("GET", events.delivered_path(raw), route_key=route_key, path_parameters=params,
+                                  iam=iam)
     assert event["rawPath"] != raw  # delivered decoded, as HTTP APIs do
     result = handle(api, event)
-    assert result["statusCode"] == 404 and confirmed["user_token"] not in result["body"]
+    # 404 (no route for it), or 400 where the route key names the user route but the decoded id is no id.
+    assert result["statusCode"] in (400, 404) and confirmed["user_token"] not in result["body"]
 
 
 def test_the_iam_route_event_answers_the_token(api: Api, confirmed: dict[str, str]) -> None:
