@@ -63,7 +63,8 @@ def test_a_store_that_stays_down_after_bazaarvoices_yes_still_answers_success_wi
     body = reply.json()
     assert body["already_confirmed"] is False and body["bv_user_id"] == minted["bv_user_id"]
     assert body["user_token"]  # Bazaarvoice did confirm: the caller keeps the token
-    assert sandbox_client.calls()["dynamodb.PutItem"] > 3 + 3  # the lease, then the writes retried
+    # The lease, then more than one store call's attempts (3; fewer once botocore's retry quota is spent).
+    assert sandbox_client.calls()["dynamodb.PutItem"] > 1 + 3
     assert sandbox_client.calls()["bazaarvoice.authenticateuser"] == 1
     reported = [line for line in log_lines if "user token could not be stored" in line]
     assert len(reported) == 1 and '"level":"ERROR"' in reported[0] and body["user_token"] not in reported[0]
