@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from authhooks import settings
-from authhooks.api import MAX_BODY_BYTES
 from authhooks.errors import FieldError, InvalidRequest, NotFound, TokenInvalid
 from authhooks.fields import Schema, Text, raise_if
 from authhooks.store import Item, Keys, token_store
@@ -19,6 +18,8 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 MAX_TOKEN_LENGTH = 512
 MAX_RETURN_URL_LENGTH = 2048
+# Longer return URLs are ignored (never honoured); past this one the field is refused (a link is at most ~10 KB).
+MAX_RETURN_FIELD_LENGTH = 8192
 CONFIRM_KIND = "bv_confirm"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # What may appear in a return URL: printable ASCII without space, backslash, quotes or angle brackets.
@@ -39,7 +40,7 @@ class Confirmation:
 
 # The page posts whatever else a form carries: only these two are read.
 LINK = Schema({"bv_authtoken": Text(MAX_TOKEN_LENGTH, pattern="\\S", mismatch="required", secret=True),
-               "return_to": Text(MAX_BODY_BYTES, minimum=0, required=False, nullable=True)},
+               "return_to": Text(MAX_RETURN_FIELD_LENGTH, minimum=0, required=False, nullable=True)},
               openapi="ConfirmRequest", strict=False)
 
 

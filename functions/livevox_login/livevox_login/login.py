@@ -78,7 +78,8 @@ DIRECT = Schema({"client_name": Text(MAX_NAME), "user_name": Text(MAX_NAME),
 NAMED = Schema({"account": Text(MAX_NAME)}, openapi="NamedAccount", strict=False)
 SSO = Schema({"client_name": Text(MAX_NAME), "id_token": Text(MAX_ID_TOKEN, secret=True), "agent": Flag()},
              openapi="SsoLoginRequest")
-SESSION_ID = Text(MAX_NAME, secret=True)
+# It travels in the LV-Session header: visible ASCII only (an HTTP header value cannot carry the rest).
+SESSION_ID = Text(MAX_NAME, pattern="^[!-~]+$", mismatch="not a LiveVox session id (visible ASCII)", secret=True)
 
 
 def login_request(body: dict[str, Any]) -> Credentials | Account:
