@@ -197,6 +197,29 @@ def build(architecture: str, force: bool = False) -> str:
     return name
 
 
+def docker_daemon(wait_seconds: float = 60) -> None:
+    """Make sure a Docker daemon answers: else start Debian's ``dockerd`` (root; no iptables, so no route out)."""
+    def answers() -> bool:
+        return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0  # noqa: S607
+
+    if answers():
+        return
+    if os.geteuid() != 0 or not shutil.which("dockerd"):
+        raise SystemExit("no Docker daemon answers, and this is not root with dockerd installed: start Docker first")
+    log = cache_dir() / "dockerd.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"starting dockerd --iptables=false (log: {log})", file=sys.stderr)
+    with log.open("ab") as out:
+        # Its own session: it outlives this command (make test, make images) like a service would.
+        subprocess.Popen(["dockerd", "--iptables=false"], stdout=out, stderr=subprocess.STDOUT,  # noqa: S607
+                         stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + wait_seconds
+    while not answers():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"dockerd did not answer within {wait_seconds:.0f} s; see {log}")
+        time.sleep(0.5)
+
+
 def check(architecture: str) -> None:
     """Run the image once: its Python is the right machine and imports the runtime interface client and boto3."""
     probe = "import platform, awslambdaric, boto3; print(platform.machine(), boto3.__version__)"
@@ -218,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = set(args.architectures) - set(ARCHITECTURES)
     if unknown:
         parser.error(f"unknown architecture {', '.join(sorted(unknown))}; one of {', '.join(ARCHITECTURES)}")
+    docker_daemon()
     for architecture in args.architectures or ARCHITECTURES:
         started = time.monotonic()
         name = build(architecture, args.force)
