@@ -36,7 +36,7 @@ _WHEEL_PLATFORMS = {"x86_64": ["manylinux2014_x86_64", "manylinux_2_28_x86_64"],
                     "arm64": ["manylinux2014_aarch64", "manylinux_2_28_aarch64"]}
 AWSLAMBDARIC = "awslambdaric==4.2.2"
 _LABEL = "authhooks.inputs"
-_FORMAT = 2  # bump when the way an image is made changes
+_FORMAT = 3  # bump when the way an image is made changes
 REQUIREMENTS_DEV = template.ROOT / "requirements-dev.txt"
 
 
@@ -104,9 +104,14 @@ def _host_architecture() -> str:
     return {"aarch64": "arm64", "arm64": "arm64", "x86_64": "x86_64", "amd64": "x86_64"}[machine.lower()]
 
 
+def emulated(architecture: str) -> bool:
+    """Whether this machine runs ``architecture`` under qemu (not natively)."""
+    return architecture != _host_architecture()
+
+
 def enable_emulation(architecture: str) -> None:
     """binfmt_misc with Debian's qemu-user-static, so the kernel runs ``architecture`` binaries (in containers too)."""
-    if architecture == _host_architecture():
+    if not emulated(architecture):
         return
     binfmt = Path("/proc/sys/fs/binfmt_misc")
     if not (binfmt / "register").exists():
@@ -130,7 +135,7 @@ def root_filesystem(architecture: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     include = f"--include=python{python_version()}"
     started = time.monotonic()
-    if architecture == _host_architecture():
+    if not emulated(architecture):
         _run("debootstrap", "--variant=minbase", include, suite, str(target))
     else:
         enable_emulation(architecture)
@@ -147,6 +152,10 @@ def _install_runtime(root: Path, architecture: str) -> None:
     _run(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
          "--target", str(runtime), "--only-binary=:all:", *platforms, "--python-version", python_version(),
          "--implementation", "cp", *runtime_packages())
+    # Compiled once here (same Python minor version, so the same bytecode): a cold start, under qemu above all,
+    # would otherwise compile botocore every time, the image's files being read-only to the function.
+    _run(sys.executable, "-m", "compileall", "-q", "-j", "0", "-d", "/var/runtime", str(runtime),
+         capture_output=True)
     (runtime / "bootstrap").write_text(bootstrap(), encoding="utf-8")
     (runtime / "bootstrap").chmod(0o755)
     (root / "var" / "task").mkdir(parents=True, exist_ok=True)
@@ -208,11 +217,13 @@ def docker_daemon(wait_seconds: float = 60) -> None:
         raise SystemExit("no Docker daemon answers, and this is not root with dockerd installed: start Docker first")
     log = cache_dir() / "dockerd.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    print(f"starting dockerd --iptables=false (log: {log})", file=sys.stderr)
+    # Ports published through our proxy (docker_proxy.py says why): SAM's first call must wait for the emulator.
+    command = ["dockerd", "--iptables=false", f"--userland-proxy-path={Path(__file__).with_name('docker_proxy.py')}"]
+    print(f"starting {' '.join(command)} (log: {log})", file=sys.stderr)
     with log.open("ab") as out:
         # Its own session: it outlives this command (make test, make images) like a service would.
-        subprocess.Popen(["dockerd", "--iptables=false"], stdout=out, stderr=subprocess.STDOUT,  # noqa: S607
-                         stdin=subprocess.DEVNULL, start_new_session=True)
+        subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,  # noqa: S603
+                         start_new_session=True)
     deadline = time.monotonic() + wait_seconds
     while not answers():
         if time.monotonic() > deadline:

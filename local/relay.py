@@ -13,6 +13,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 from contextlib import suppress
 from typing import Self
 from urllib.parse import urlsplit, urlunsplit
@@ -50,18 +51,37 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
         sink.shutdown(socket.SHUT_WR)
 
 
-class Relay:
-    """Listens on ``host`` (a free port) and forwards every connection to ``target`` (host, port)."""
+def connect_when_ready(target: tuple[str, int], wait_seconds: float) -> socket.socket:
+    """A connection to ``target``, retried while it refuses (not listening yet) for up to ``wait_seconds``."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return socket.create_connection(target, timeout=10)
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
-    def __init__(self, host: str, target: tuple[str, int]) -> None:
+
+class Relay:
+    """Listens on ``host`` (``port``, default a free one) and forwards every connection to ``target`` (host, port).
+
+    ``wait_seconds``: how long a connection waits for a target that does not listen yet (0: refused at once).
+    """
+
+    def __init__(self, host: str, target: tuple[str, int], port: int = 0, wait_seconds: float = 0) -> None:
         self.target = target
-        self._server = socket.create_server((host, 0))
+        self.wait_seconds = wait_seconds
+        self._server = socket.create_server((host, port))
         self.address: tuple[str, int] = self._server.getsockname()[:2]
         self._thread = threading.Thread(target=self._accept, name=f"relay-{self.address[1]}", daemon=True)
 
     def start(self) -> Self:
         self._thread.start()
         return self
+
+    def serve_forever(self) -> None:
+        self._accept()
 
     def _accept(self) -> None:
         while True:
@@ -73,7 +93,7 @@ class Relay:
 
     def _serve(self, client: socket.socket) -> None:
         try:
-            upstream = socket.create_connection(self.target, timeout=10)
+            upstream = connect_when_ready(self.target, self.wait_seconds)
         except OSError:
             client.close()
             return

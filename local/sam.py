@@ -38,8 +38,15 @@ def template_architecture(tpl: dict[str, Any]) -> str:
     return tpl.get("Globals", {}).get("Function", {}).get("Architectures", ["x86_64"])[0]
 
 
+# An emulated architecture (qemu) runs several times slower: its functions get this long, not the template's timeout.
+EMULATED_TIMEOUT = 120
+
+
 def local_template(architecture: str | None = None, build_dir: Path = BUILD_DIR) -> Path:
-    """The built template, as JSON beside it, declaring the endpoint variables and set to ``architecture``."""
+    """The built template, as JSON beside it, declaring the endpoint variables and set to ``architecture``.
+
+    When this machine runs ``architecture`` under emulation, the functions' timeout is ``EMULATED_TIMEOUT``.
+    """
     built = build_dir / "template.yaml"
     if not built.exists():
         raise SystemExit(f"no {built.relative_to(template.ROOT)}: run `make build` (sam build) first")
@@ -47,6 +54,11 @@ def local_template(architecture: str | None = None, build_dir: Path = BUILD_DIR)
     function_globals = tpl.setdefault("Globals", {}).setdefault("Function", {})
     architecture = architecture or template_architecture(tpl)
     function_globals["Architectures"] = [architecture]
+    if images.emulated(architecture):
+        function_globals["Timeout"] = max(int(function_globals.get("Timeout", 3)), EMULATED_TIMEOUT)
+        for resource in tpl["Resources"].values():
+            if resource["Type"] == "AWS::Serverless::Function":
+                resource["Properties"].pop("Timeout", None)
     variables = function_globals.setdefault("Environment", {}).setdefault("Variables", {})
     variables.update(dict.fromkeys(_ENDPOINT_VARIABLES, ""))
     for resource in tpl["Resources"].values():

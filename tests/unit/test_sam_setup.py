@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
+import subprocess
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
 
-from local import sam, template
+from local import images, sam, template
 from local.overrides import Settings
 from local.relay import Relays
 from local.sandbox.server import SandboxServer
@@ -33,6 +36,11 @@ def test_template_copy_declares_the_endpoints_and_the_architecture(tmp_path: Pat
     for logical_id, resource in original["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
             assert copy["Resources"][logical_id]["Properties"]["Handler"] == resource["Properties"]["Handler"]
+    native = template.cached()["Globals"]["Function"]["Timeout"]
+    for architecture in images.ARCHITECTURES:
+        copied = json.loads(sam.local_template(architecture, build_dir=tmp_path).read_text(encoding="utf-8"))
+        expected = sam.EMULATED_TIMEOUT if images.emulated(architecture) else native
+        assert copied["Globals"]["Function"]["Timeout"] == expected, architecture
     assert sam.template_architecture(json.loads(sam.local_template(build_dir=tmp_path).read_text())) == "arm64"
 
 
@@ -78,3 +86,38 @@ def test_a_relay_carries_both_directions_and_half_closes() -> None:
     server.close()
     assert received == [b"hello relay" * 1000]
     assert answer == b"HELLO RELAY" * 1000
+
+
+def test_docker_proxy_holds_a_connection_until_the_container_listens(tmp_path: Path) -> None:
+    """dockerd's side of the interface (arguments, ``0\\n`` on fd 3), and a target that starts listening late."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        host_port = probe.getsockname()[1]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        container_port = probe.getsockname()[1]
+    status_read, status_write = os.pipe()
+    # As dockerd starts it: the readiness pipe on file descriptor 3.
+    proxy = subprocess.Popen(
+        ["/bin/bash", "-c", f'exec "$@" 3>&{status_write}', "bash", str(template.ROOT / "local" / "docker_proxy.py"),
+         "-proto", "tcp", "-host-ip", "127.0.0.1", "-host-port", str(host_port), "-container-ip", "127.0.0.1",
+         "-container-port", str(container_port)], pass_fds=(status_write,))
+    os.close(status_write)
+    try:
+        assert os.read(status_read, 2) == b"0\n"
+        client = socket.create_connection(("127.0.0.1", host_port), timeout=10)
+        time.sleep(0.5)  # the "container" is not listening yet: the proxy must hold the connection, not drop it
+        late = socket.create_server(("127.0.0.1", container_port))
+        client.sendall(b"ping")
+        client.shutdown(socket.SHUT_WR)
+        conn, _ = late.accept()
+        with conn:
+            assert conn.recv(16) == b"ping"
+            conn.sendall(b"pong")
+        assert client.recv(16) == b"pong"
+        client.close()
+        late.close()
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=10)
+        os.close(status_read)
