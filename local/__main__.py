@@ -78,9 +78,8 @@ def serve() -> int:
 
 
 def banner(stack: Stack, settings: overrides.Settings | None = None) -> str:
-    """The start-up text: addresses, where each vendor's calls go, the sandbox demo credentials, requests to try.
-
-    Secrets from a secrets file never appear here: only the file's name.
+    """The start-up text: addresses, where each vendor's calls go, the sandbox demo credentials of docs/api.md,
+    requests to try. Secrets from a secrets file never appear here: only the file's name.
     """
     from local.sandbox import bazaarvoice, livevox, loudvoice
 

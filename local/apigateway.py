@@ -8,20 +8,26 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 
-from local import events, template
+from werkzeug.wrappers import Request, Response
+
+from local import events, runtime, serving, template
 
 _LOG = logging.getLogger("local.apigateway")
 PROBLEM_JSON = "application/problem+json"
-MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit; the functions enforce their smaller one
+# HTTP API quotas, "Payload size 10 MB": docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# Lambda quotas, synchronous invocation payload "6 MB each for request and response":
+# docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+MAX_INVOKE_BYTES = 6 * 1024 * 1024
+# What an HTTP API answers when its Lambda integration fails (a timeout, a payload Lambda refuses):
+# docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html
+INTEGRATION_FAILURE = (500, b'{"message":"Internal Server Error"}')
 OPENAPI = template.ROOT / "openapi.yaml"
 # /docs: Swagger UI from the pinned swagger-ui-bundle package, every asset served here (no CDN).
 DOCS_PAGES = Path(__file__).resolve().parent / "docs"
@@ -44,148 +50,94 @@ class GatewayError(Exception):
         self.status, self.code, self.title, self.detail = status, code, title, detail
 
     def problem(self, request_id: str) -> bytes:
-        """The RFC 9457 body every JSON route answers errors with (API.md, "Errors")."""
+        """The RFC 9457 body every JSON route answers errors with (docs/api.md, "Errors")."""
         return json.dumps({"type": "about:blank", "title": self.title, "status": self.status, "code": self.code,
                            "detail": self.detail, "request_id": request_id}).encode("utf-8")
+
+
+class IntegrationFailure(Exception):
+    """Lambda refused the invocation or its result (a payload over its limit)."""
 
 
 def _not_found(detail: str) -> GatewayError:
     return GatewayError(404, "not_found", "Not found", detail)
 
 
-def _too_large() -> GatewayError:
-    return GatewayError(413, "payload_too_large", "Payload too large",
-                        f"body is over {MAX_BODY_BYTES // (1024 * 1024)} MB")
+def _refusal(status: int, code: str, detail: str) -> Response:
+    """The server's answer to a body it will not read (413, 400), in the gateway's problem shape."""
+    title = {413: "Payload too large"}.get(status, "Invalid request")
+    return _problem(GatewayError(status, code, title, detail), events.new_request_id())
 
 
-def _invalid(detail: str) -> GatewayError:
-    return GatewayError(400, "invalid_request", "Invalid request", detail)
+def _problem(error: GatewayError, request_id: str) -> Response:
+    return _response(error.status, [("Content-Type", PROBLEM_JSON)], error.problem(request_id), request_id)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "authhooks-local-apigateway"
-    server: _Server
+def _response(status: int, headers: Sequence[tuple[str, str]], body: bytes, request_id: str) -> Response:
+    kept = [(name, value) for name, value in headers if name.lower() not in _HOP_BY_HOP]
+    return Response(body, status, headers=[*kept, ("apigw-requestid", request_id)])
 
-    def do_GET(self) -> None:
-        self.serve()
 
-    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+class _Gateway:
+    """Request in, the function's answer (or the gateway's own) out."""
 
-    def log_message(self, format: str, *args: Any) -> None:
-        _LOG.debug(format, *args)
+    def __init__(self, routes: Sequence[template.Route], invoke: Invoke, openapi: Path) -> None:
+        self.routes = list(routes)
+        self.invoke = invoke
+        self.openapi = openapi
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Access lines are written by ``serve`` (with the route and the latency)."""
-
-    def handle_expect_100(self) -> bool:
-        # Refuse an oversized body before the client sends it.
-        if self._declared_length() > MAX_BODY_BYTES:
-            self.close_connection = True
-            self._send_problem(_too_large(), events.new_request_id())
-            return False
-        return super().handle_expect_100()
-
-    def serve(self) -> None:
+    def __call__(self, request: Request) -> Response:
         started = time.monotonic()
         request_id = events.new_request_id()
-        raw_path, _, raw_query = self.path.partition("?")
-        status, route_key = self._answer(raw_path, raw_query, request_id)
+        raw_path, _, raw_query = (request.environ.get("RAW_URI") or request.full_path).partition("?")
+        response, route_key = self._answer(request, raw_path, raw_query, request_id)
         # The route, never the path: paths carry session tokens and ids (API Gateway's access log has routeKey too).
-        _LOG.info("%s -> %s (%.0f ms) %s", route_key if route_key != "-" else f"{self.command} (no route)", status,
-                  (time.monotonic() - started) * 1000, request_id)
+        _LOG.info("%s -> %s (%.0f ms) %s", route_key if route_key != "-" else f"{request.method} (no route)",
+                  response.status_code, (time.monotonic() - started) * 1000, request_id)
+        return response
 
-    def _answer(self, raw_path: str, raw_query: str, request_id: str) -> tuple[int, str]:
-        try:
-            body = self._read_body()
-        except GatewayError as error:
-            self.close_connection = True
-            self._send_problem(error, request_id)
-            return error.status, "-"
-        if self.command == "GET" and raw_path == "/openapi.yaml":
-            return self._send_openapi(request_id), "openapi"
-        if self.command == "GET" and (raw_path == "/docs" or raw_path.startswith("/docs/")):
-            return self._send_docs(raw_path, request_id), "docs"
+    def _answer(self, request: Request, raw_path: str, raw_query: str, request_id: str) -> tuple[Response, str]:
+        method = request.method
+        if method == "GET" and raw_path == "/openapi.yaml":
+            return self._openapi(request_id), "openapi"
+        if method == "GET" and (raw_path == "/docs" or raw_path.startswith("/docs/")):
+            return self._docs(raw_path, request_id), "docs"
+        body = request.get_data()
         routed = events.routed_event(
-            self.server.routes, self.command, raw_path, raw_query=raw_query, headers=self._forwarded_headers(),
-            body=body or None, source_ip=self.client_address[0], request_id=request_id,
+            self.routes, method, raw_path, raw_query=raw_query, headers=_forwarded_headers(request),
+            body=body or None, source_ip=request.remote_addr or "127.0.0.1", request_id=request_id,
         )
         if routed is None:
-            error = _not_found(f"no route for {self.command} {raw_path}")
-            self._send_problem(error, request_id)
-            return error.status, "-"
+            return _problem(_not_found(f"no route for {method} {raw_path}"), request_id), "-"
         route, event = routed
         route_key = event["routeKey"]
         try:
-            result = self.server.invoke(route.function, event)
+            if len(json.dumps(event)) > MAX_INVOKE_BYTES:
+                raise IntegrationFailure(f"the event is over Lambda's {MAX_INVOKE_BYTES} byte invocation limit")
+            result = self.invoke(route.function, event)
+            if len(json.dumps(result)) > MAX_INVOKE_BYTES:
+                raise IntegrationFailure(f"the result is over Lambda's {MAX_INVOKE_BYTES} byte response limit")
             status, headers, raw = events.http_response(result)
+        except (IntegrationFailure, runtime.FunctionTimeout) as failure:
+            _LOG.error("%s failed on %s (request %s): %s", route.function, route_key, request_id,
+                       failure if isinstance(failure, IntegrationFailure) else "timed out, its worker was stopped")
+            status, body = INTEGRATION_FAILURE
+            return _response(status, [("Content-Type", "application/json")], body, request_id), route_key
         except Exception:
             # API Gateway answers 500 (or 503) with {"message": ...} when the function fails; locally a 502
             # problem tells a gateway-side failure (crash, timeout, bad result) from the function's own 500.
             _LOG.exception("%s failed on %s (request %s)", route.function, route_key, request_id)
             error = GatewayError(502, "internal_error", "Bad gateway",
                                  f"{route.function} failed or did not answer; see the local stack's log")
-            self._send_problem(error, request_id)
-            return error.status, route_key
-        self._send(status, headers, raw, request_id)
-        return status, route_key
+            return _problem(error, request_id), route_key
+        return _response(status, headers, raw, request_id), route_key
 
-    def _declared_length(self) -> int:
-        try:
-            return int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            return 0
+    def _openapi(self, request_id: str) -> Response:
+        if not self.openapi.is_file():
+            return _problem(_not_found("openapi.yaml is not in the repository yet"), request_id)
+        return _response(200, [("Content-Type", "application/yaml")], self.openapi.read_bytes(), request_id)
 
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        length = self.headers.get("Content-Length")
-        if length is None:
-            return b""
-        if not length.strip().isdigit():
-            raise _invalid("content-length: not a number")
-        if int(length) > MAX_BODY_BYTES:
-            raise _too_large()
-        return self.rfile.read(int(length))
-
-    def _read_chunked(self) -> bytes:
-        body = bytearray()
-        while True:
-            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                raise _invalid("body: bad chunk size") from None
-            if size == 0:
-                while self.rfile.readline(1024).strip():  # trailers, up to the blank line
-                    pass
-                return bytes(body)
-            if len(body) + size > MAX_BODY_BYTES:
-                raise _too_large()
-            body += self.rfile.read(size)
-            self.rfile.readline(1024)  # the CRLF after each chunk
-
-    def _forwarded_headers(self) -> list[tuple[str, str]]:
-        """The client's headers as API Gateway forwards them: it sets the X-Forwarded-* trio itself."""
-        pairs = [(name, value) for name, value in self.headers.items() if name.lower() not in _FORWARDED]
-        chain = [value.strip() for value in self.headers.get_all("X-Forwarded-For") or []]
-        pairs.append(("X-Forwarded-For", ", ".join([*chain, self.client_address[0]])))
-        pairs.append(("X-Forwarded-Port", str(self.server.server_address[1])))
-        pairs.append(("X-Forwarded-Proto", "http"))
-        if "X-Amzn-Trace-Id" not in self.headers:
-            pairs.append(("X-Amzn-Trace-Id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"))
-        return pairs
-
-    def _send_openapi(self, request_id: str) -> int:
-        path: Path = self.server.openapi
-        if not path.is_file():
-            error = _not_found("openapi.yaml is not in the repository yet")
-            self._send_problem(error, request_id)
-            return error.status
-        self._send(200, [("Content-Type", "application/yaml")], path.read_bytes(), request_id)
-        return 200
-
-    def _send_docs(self, raw_path: str, request_id: str) -> int:
+    def _docs(self, raw_path: str, request_id: str) -> Response:
         name = raw_path.removeprefix("/docs").strip("/") or "index.html"
         if name in _SWAGGER_UI_ASSETS:
             from swagger_ui_bundle import swagger_ui_path
@@ -195,48 +147,22 @@ class _Handler(BaseHTTPRequestHandler):
             # Only our own files by exact name: nothing outside the folder can be named.
             path = DOCS_PAGES / name
             if name not in {p.name for p in DOCS_PAGES.iterdir()}:
-                error = _not_found(f"no such documentation file: {name}")
-                self._send_problem(error, request_id)
-                return error.status
+                return _problem(_not_found(f"no such documentation file: {name}"), request_id)
         content_type = _DOCS_TYPES.get(path.suffix, "application/octet-stream")
-        self._send(200, [("Content-Type", content_type)], path.read_bytes(), request_id)
-        return 200
-
-    def _send_problem(self, error: GatewayError, request_id: str) -> None:
-        self._send(error.status, [("Content-Type", PROBLEM_JSON)], error.problem(request_id), request_id)
-
-    def _send(self, status: int, headers: Sequence[tuple[str, str]], body: bytes, request_id: str) -> None:
-        self.send_response(status)
-        for name, value in headers:
-            if name.lower() not in _HOP_BY_HOP:
-                self.send_header(name, value)
-        self.send_header("apigw-requestid", request_id)
-        no_body = status in (204, 304) or 100 <= status < 200
-        if not no_body:
-            self.send_header("Content-Length", str(len(body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD" and not no_body:
-            self.wfile.write(body)
+        return _response(200, [("Content-Type", content_type)], path.read_bytes(), request_id)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], routes: Sequence[template.Route], invoke: Invoke,
-                 openapi: Path) -> None:
-        super().__init__(address, _Handler)
-        self.routes = list(routes)
-        self.invoke = invoke
-        self.openapi = openapi
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client closing a kept-alive connection is routine, not a traceback on stderr; anything else is logged.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        _LOG.exception("connection from %s failed", client_address)
+def _forwarded_headers(request: Request) -> list[tuple[str, str]]:
+    """The client's headers as API Gateway forwards them: it sets the X-Forwarded-* trio itself."""
+    sent: list[tuple[str, str]] = request.environ[serving.RAW_HEADERS]
+    pairs = [(name, value) for name, value in sent if name.lower() not in _FORWARDED]
+    chain = [value.strip() for name, value in sent if name.lower() == "x-forwarded-for"]
+    pairs.append(("X-Forwarded-For", ", ".join([*chain, request.remote_addr or "127.0.0.1"])))
+    pairs.append(("X-Forwarded-Port", str(request.environ["SERVER_PORT"])))
+    pairs.append(("X-Forwarded-Proto", "http"))
+    if not any(name.lower() == "x-amzn-trace-id" for name, _ in sent):
+        pairs.append(("X-Amzn-Trace-Id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"))
+    return pairs
 
 
 class HttpApi:
@@ -245,28 +171,22 @@ class HttpApi:
     def __init__(self, invoke: Invoke, routes: Sequence[template.Route] | None = None, *,
                  host: str = "127.0.0.1", port: int = 0, openapi: Path = OPENAPI) -> None:
         self.routes = list(template.routes(template.cached()) if routes is None else routes)
-        self._httpd = _Server((host, port), self.routes, invoke, openapi)
-        self._thread: threading.Thread | None = None
+        self._http = serving.HttpServer(_Gateway(self.routes, invoke, openapi), host=host, port=port,
+                                        name="authhooks-local-apigateway", max_body=MAX_BODY_BYTES,
+                                        refuse=_refusal)
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.url
 
     def start(self) -> Self:
         """Serve in a daemon thread."""
         iam = [r for r in self.routes if not r.public]
         _LOG.warning("IAM-authorized routes (%d of %d) accept unsigned requests locally: no SigV4 check",
                      len(iam), len(self.routes))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="local-apigateway", daemon=True)
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
         """Stop accepting requests and release the port (idempotent)."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
+        self._http.stop()

@@ -13,21 +13,33 @@ import pytest
 
 from local import config, runtime, template
 from local.moto_atomic import make_dynamodb_atomic
+from local.sandbox.client import SandboxClient
+from tests import aws_calls
+
+aws_calls.install()  # before any botocore session exists: every client the functions build records its calls
 
 # Before anything builds a boto3 client: fake credentials, and no endpoint left over from a shell.
 os.environ.update(config.FAKE_AWS_ENV)
 for _name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL") or n == "AWS_PROFILE"]:
     del os.environ[_name]
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "authhooks")
+# Powertools reads the namespace once, at import: the one the template gives the functions locally.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", template.resolve(
+    template.cached()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"],
+    config.names("")))
 make_dynamodb_atomic()  # in-process moto and the threaded moto server both serve from this process
 
 ARTIFACT = runtime.artifact_kind()
-_code, _layer = runtime.paths(next(iter(template.functions(template.cached()).values())), ARTIFACT)
-runtime.put_first_on_path(_layer)
+# Each function is a package (its handler path is dotted): all of them and the layer, from the chosen artifact.
+runtime.put_functions_on_path(ARTIFACT)
 
 # Short vendor timeouts so the timeout faults cost little wall time.
 TEST_OVERRIDES = {"VendorReadTimeout": "1", "VendorConnectTimeout": "1", "LiveVoxLoginWaitSeconds": "4",
                   "LiveVoxLeaseSeconds": "2"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``after_suite`` judge what the whole session recorded: run them last."""
+    items.sort(key=lambda item: item.get_closest_marker("after_suite") is not None)
 
 
 @pytest.fixture(scope="session")
@@ -41,16 +53,18 @@ def sandbox() -> Iterator[Any]:
 
 @pytest.fixture
 def sandbox_url(sandbox: Any) -> str:
-    import requests
-
-    requests.post(f"{sandbox.url}/_sandbox/reset", timeout=5).raise_for_status()
+    SandboxClient(sandbox.url).reset()
     return sandbox.url
 
 
-def sandbox_calls(url: str) -> dict[str, int]:
-    import requests
+@pytest.fixture
+def sandbox_client(sandbox_url: str) -> SandboxClient:
+    """The controls of the session's sandboxes (reset for the test): faults, counters, latency, minting."""
+    return SandboxClient(sandbox_url)
 
-    return requests.get(f"{url}/_sandbox/calls", timeout=5).json()
+
+def sandbox_calls(url: str) -> dict[str, int]:
+    return SandboxClient(url).calls()
 
 
 @pytest.fixture
@@ -207,6 +221,22 @@ def aws_server(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aw
 @pytest.fixture
 def api_server(aws_server: AwsBackend, sandbox_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     """Like ``api``, but DynamoDB and Secrets Manager are moto's HTTP server."""
+    yield from _api(sandbox_url, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def aws_proxy(sandbox: Any, moto_server: str) -> str:
+    """The sandboxes' AWS fault proxy in front of the session's moto server (its URL)."""
+    return sandbox.start_aws_proxy(moto_server)
+
+
+@pytest.fixture
+def api_faults(aws_server: AwsBackend, aws_proxy: str, sandbox_url: str,
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """Like ``api_server``, but the functions' boto3 goes through the AWS fault proxy: plan AWS faults with
+    ``sandbox_client.fault("dynamodb", "PutItem", "throttle", count=4)`` (each botocore attempt is one request),
+    then call a route. ``aws_server``'s clients still reach moto directly, to look at the table unfaulted."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_proxy)
     yield from _api(sandbox_url, monkeypatch)
 
 

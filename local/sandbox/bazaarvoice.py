@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from local.config import DEMO_SECRETS
 from local.sandbox.core import Clock, Request, Response, Route, Service, VendorError
 
-PASSKEY = "sandbox-bv-passkey"
+# What the sandbox accepts is what the local stack's demo secret holds (one place: local.config).
+PASSKEY = DEMO_SECRETS["BazaarvoiceSecret"]["passkey"]
 QPM_ALLOTTED = 1000
 # Signs user tokens so they look like BV's (32 hex of signature + hex payload); not a secret.
 _SIGNING_KEY = b"authhooks-sandbox-bazaarvoice"

@@ -190,6 +190,10 @@ class FaultMode(StrEnum):
     RATE_LIMIT = "rate_limit"
     GARBAGE = "garbage"
     RESET = "reset"
+    THROTTLE = "throttle"  # AWS services only: their own throttling refusal
+
+
+VENDOR_MODES = frozenset(FaultMode) - {FaultMode.THROTTLE}
 
 
 RETRY_AFTER_SECONDS = 2
@@ -199,7 +203,10 @@ MAX_TIMEOUT_SECONDS = 60.0
 
 @dataclass
 class Fault:
-    """The next `remaining` calls to `vendor` (one operation, or all when None) fail by `mode`."""
+    """The next `remaining` calls to `vendor` (one operation, or all when None) fail by `mode`.
+
+    `vendor` is a sandbox vendor or an AWS service (`dynamodb`, `secretsmanager`).
+    """
 
     vendor: str
     operation: str | None

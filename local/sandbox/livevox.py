@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from local.config import DEMO_SECRETS
 from local.sandbox.core import Clock, Request, Response, Route, Service, VendorError
 
-ACCESS_TOKEN = "sandbox-access-token"
-CLIENT_NAME = "SANDBOX"
-PASSWORD = "sandbox-password"
+# What the sandbox accepts is what the local stack's demo secret holds (one place: local.config).
+ACCESS_TOKEN = DEMO_SECRETS["LiveVoxSecret"]["access_token"]
+CLIENT_NAME = DEMO_SECRETS["LiveVoxSecret"]["accounts"]["demo"]["client_name"]
+PASSWORD = DEMO_SECRETS["LiveVoxSecret"]["accounts"]["demo"]["password"]  # any user name, this password
 SSO_TOKEN_PREFIX = "sandbox-id-token:"
 CLIENT_ID = 1001
 IDLE_LIMIT = timedelta(hours=2)

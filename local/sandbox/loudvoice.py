@@ -14,10 +14,12 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from local.config import DEMO_SECRETS
 from local.sandbox.core import Clock, Request, Response, Route, Service, VendorError
 
-PUBLIC_KEY = "sandbox-public-key"
-PRIVATE_KEY = "sandbox-private-key"
+# What the sandbox accepts is what the local stack's demo secret holds (one place: local.config).
+PUBLIC_KEY = DEMO_SECRETS["LoudVoiceSecret"]["public_key"]
+PRIVATE_KEY = DEMO_SECRETS["LoudVoiceSecret"]["private_key"]
 DEFAULT_EXPIRES_IN = 1209600
 AUTHOR_FIELDS = ("name", "email", "description", "picture_url", "website_url")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

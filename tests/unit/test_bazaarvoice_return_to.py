@@ -10,18 +10,13 @@ from authhooks.errors import InvalidRequest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from local import runtime, template
-from tests.conftest import ARTIFACT
-
 ALLOWED = "https://shop.example.com, http://127.0.0.1:3000/"
 
 
 @pytest.fixture(scope="module")
 def confirm() -> ModuleType:
     """The function's logic module, from the same code directory Lambda would load."""
-    code, _ = runtime.paths(template.functions(template.cached())["BazaarvoiceConfirmFunction"], ARTIFACT)
-    runtime.put_first_on_path(code)
-    import confirm
+    from bazaarvoice_confirm import confirm
 
     return confirm
 
@@ -30,9 +25,14 @@ def confirm() -> ModuleType:
 def allow_list() -> Iterator[None]:
     from authhooks import settings
 
+    from local import config
+
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BAZAARVOICE_SECRET", "authhooks-local/bazaarvoice")
-        patch.setenv("BAZAARVOICE_ALLOWED_RETURN_URLS", ALLOWED)
+        # The function's environment as the template builds it, with this test's allow-list.
+        overrides = {"BazaarvoiceAllowedReturnUrls": ALLOWED}
+        for name, value in config.function_environments("http://127.0.0.1:9", overrides)[
+                "BazaarvoiceConfirmFunction"].items():
+            patch.setenv(name, value)
         settings.reset()
         yield
     settings.reset()

@@ -10,7 +10,16 @@ from authhooks.errors import (
     VendorRejected,
     VendorUnavailable,
 )
-from authhooks.vendors.livevox import LOGIN_RETRIES, LiveVoxLogin, parse_login, refusal
+from authhooks.http import VendorResponse
+from authhooks.vendors import livevox
+from authhooks.vendors.livevox import LOGIN_RETRIES, LiveVoxLogin, parse_login
+from requests.structures import CaseInsensitiveDict
+
+
+def refusal(status: int, body: object, retry_after: str | None = None) -> object:
+    """The error for an answer with this status, body and Retry-After header."""
+    headers = CaseInsensitiveDict({"Retry-After": retry_after} if retry_after else {})
+    return livevox.refusal(VendorResponse(status, headers, body))
 
 
 def test_a_login_answer_is_parsed_with_optional_fields() -> None:
@@ -62,7 +71,9 @@ def test_retry_after_is_passed_on_and_defaults_when_absent_or_odd() -> None:
     assert refusal(429, {}, "7").retry_after == 7
     assert refusal(503, {}, "11").retry_after == 11
     assert refusal(429, {}, None).retry_after == VendorRateLimited().retry_after
-    assert refusal(503, {}, "Wed, 21 Oct 2015 07:28:00 GMT").retry_after == VendorUnavailable().retry_after
+    # One Retry-After reading for every vendor: a date in the past means "now", never less than a second.
+    assert refusal(503, {}, "Wed, 21 Oct 2015 07:28:00 GMT").retry_after == 1
+    assert refusal(503, {}, "soon").retry_after == VendorUnavailable().retry_after
 
 
 def test_retries_are_bounded_and_cover_logins() -> None:

@@ -9,14 +9,7 @@ from typing import Any
 import pytest
 from authhooks.errors import InvalidRequest
 from authhooks.telemetry import redactor
-
-from local import runtime, template
-from tests.conftest import ARTIFACT
-
-# The logic module sits beside the function's app.py, as Lambda loads it (source or sam build artifact).
-_code, _ = runtime.paths(template.functions(template.cached())["LoudVoiceSessionFunction"], ARTIFACT)
-runtime.put_first_on_path(_code)
-import author_sessions  # noqa: E402
+from loudvoice_session import author_sessions
 
 TOKEN = str(uuid.uuid4())
 JOHN = {"author_reference": "USER-1", "name": "John Doe", "email": "john@example.com"}

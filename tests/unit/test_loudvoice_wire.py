@@ -14,12 +14,11 @@ from authhooks.errors import (
     VendorRejected,
     VendorUnavailable,
 )
-from authhooks.http import VendorResponse
+from authhooks.http import VendorResponse, parse_retry_after
 from authhooks.telemetry import redactor
 from authhooks.vendors.loudvoice import (
     VENDOR_BUDGET_SECONDS,
     parse_date,
-    parse_retry_after,
     parse_session,
     retry_policy,
     vendor_error,

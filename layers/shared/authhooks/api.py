@@ -11,9 +11,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
+from authhooks import budget
 from authhooks.errors import (
     FieldError,
     InternalError,
@@ -60,18 +64,32 @@ def problem_response(error: ServiceError, request_id: str | None) -> Response:
     )
 
 
-def make_resolver() -> APIGatewayHttpResolver:
-    """An HTTP API (payload 2.0) resolver with our error handling registered once."""
-    app = APIGatewayHttpResolver()
+# A function's own rendering of an error for this request (the landing page's HTML), or None for problem+json.
+ErrorPage = Callable[[ServiceError, dict[str, Any]], Response | None]
 
-    def current_request_id() -> str | None:
-        return request_id_of(app.current_event.raw_event)
+
+class Resolver(APIGatewayHttpResolver):
+    """An HTTP API (payload 2.0) resolver whose errors, from routes or before routing, take one path."""
+
+    def __init__(self, error_page: ErrorPage | None = None) -> None:
+        super().__init__()
+        self.error_page = error_page
+
+    def render_error(self, error: ServiceError, event: dict[str, Any]) -> Response:
+        """The one place an error becomes a response: the function's page for it, else problem+json."""
+        if error.status >= 500:
+            logger.warning("answered with a server-side error", extra={"code": error.code, "detail": error.detail})
+        page = self.error_page(error, event) if self.error_page else None
+        return page or problem_response(error, request_id_of(event))
+
+
+def make_resolver(error_page: ErrorPage | None = None) -> Resolver:
+    """A resolver with our error handling registered once; ``error_page`` renders errors a function's own way."""
+    app = Resolver(error_page)
 
     @app.exception_handler(ServiceError)
     def on_service_error(error: ServiceError) -> Response:
-        if error.status >= 500:
-            logger.warning("answered with a server-side error", extra={"code": error.code, "detail": error.detail})
-        return problem_response(error, current_request_id())
+        return app.render_error(error, app.current_event.raw_event)
 
     @app.not_found
     def on_not_found(_: NotFoundError) -> Response:
@@ -84,12 +102,14 @@ def make_resolver() -> APIGatewayHttpResolver:
                                                    headers={"Allow": ", ".join(allowed)})
         else:
             error = NotFound(f"no route for {method} {path}")
-        return problem_response(error, current_request_id())
+        return problem_response(error, request_id_of(app.current_event.raw_event))
 
     @app.exception_handler(Exception)
     def on_bug(error: Exception) -> Response:
+        # The one place a bug becomes a 500: the metric is what the UnhandledErrors alarm watches.
         logger.exception("unhandled error", extra={"error_type": type(error).__name__})
-        return problem_response(InternalError(), current_request_id())
+        metrics.add_metric(name="UnhandledErrors", unit=MetricUnit.Count, value=1)
+        return app.render_error(InternalError(), app.current_event.raw_event)
 
     return app
 
@@ -101,23 +121,26 @@ def _body_size(event: dict[str, Any]) -> int:
     return len(body.encode("utf-8"))
 
 
-def lambda_entry(app: APIGatewayHttpResolver) -> Handler:
-    """The Lambda handler: correlation id, metrics flush, size limit, security headers around ``app``."""
+def lambda_entry(app: Resolver, *, secret_parameters: tuple[str, ...] = ()) -> Handler:
+    """The Lambda handler: correlation id, metrics flush, time budget, size limit, security headers.
+
+    ``secret_parameters`` names the path and query parameters that carry tokens: they are kept off every
+    log line of the request, declared here once for the function.
+    """
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+        budget.start(remaining_ms() / 1000 if remaining_ms else None)
+        for source in ("pathParameters", "queryStringParameters"):
+            values = event.get(source) or {}
+            redactor.add_request_secrets(*(values.get(name) for name in secret_parameters))
         try:
             if _body_size(event) > MAX_BODY_BYTES:
                 # Refused before routing: no route's logic, and no store, sees an oversized body.
                 error = PayloadTooLarge(f"body is over {MAX_BODY_BYTES // 1024} KiB")
-                result = {
-                    "statusCode": error.status,
-                    "headers": {"Content-Type": PROBLEM_JSON, **error.response_headers()},
-                    "body": json.dumps(error.problem(request_id_of(event))),
-                    "isBase64Encoded": False,
-                    "cookies": [],
-                }
+                result = ResponseBuilder(app.render_error(error, event)).build(APIGatewayProxyEventV2(event))
             else:
                 result = app.resolve(event, context)
         finally:
@@ -224,19 +247,9 @@ def accepts_json(event: dict[str, Any]) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def not_implemented(app: APIGatewayHttpResolver, paths: list[tuple[str, str]]) -> None:
-    """Register honest 501s for routes whose issue has not landed yet."""
-    from authhooks.errors import NotImplementedYet
-
-    for method, path in paths:
-        def route(**_: Any) -> Response:
-            raise NotImplementedYet("this route is not implemented yet")
-
-        app.route(path, method=method)(route)
-
-
 __all__ = [
     "PROBLEM_JSON",
+    "Resolver",
     "accepts_json",
     "form_or_json",
     "iso_utc",

@@ -1,4 +1,4 @@
-"""The one error taxonomy: every failure a caller can see, with its HTTP status and code (API.md)."""
+"""The one error taxonomy: every failure a caller can see, with its HTTP status and code (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -91,8 +91,11 @@ class PayloadTooLarge(ServiceError):
     status, code, title = 413, "payload_too_large", "Payload too large"
 
 
-class NotImplementedYet(ServiceError):
-    status, code, title = 501, "not_implemented", "Not implemented"
+class LoginPaused(ServiceError):
+    status, code, title = 429, "login_paused", "Logins paused"
+
+    def __init__(self, detail: str = "", *, retry_after: int | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, retry_after=retry_after if retry_after is not None else 60, **kwargs)
 
 
 class VendorRejected(ServiceError):
@@ -115,6 +118,24 @@ class VendorUnavailable(ServiceError):
 
 class VendorTimeout(ServiceError):
     status, code, title = 504, "vendor_timeout", "Vendor did not answer in time"
+
+
+class StoreUnavailable(ServiceError):
+    """DynamoDB throttled, failed or timed out, after botocore's own retries."""
+
+    status, code, title = 503, "store_unavailable", "Token store unavailable"
+
+    def __init__(self, detail: str = "", *, retry_after: int | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, retry_after=retry_after if retry_after is not None else 2, **kwargs)
+
+
+class CredentialsUnavailable(ServiceError):
+    """A vendor secret is missing, malformed, or Secrets Manager failed."""
+
+    status, code, title = 503, "credentials_unavailable", "Vendor credentials unavailable"
+
+    def __init__(self, detail: str = "", *, retry_after: int | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, retry_after=retry_after if retry_after is not None else 30, **kwargs)
 
 
 class InternalError(ServiceError):

@@ -1,20 +1,24 @@
 """One pooled ``requests.Session`` per vendor, and the base every vendor client is built on.
 
-The base owns timeouts, bounded urllib3 retries, transport-error mapping, JSON decoding and the
-per-call metrics, once; a vendor module only knows its wire format.
+The base owns the call, timeouts, bounded urllib3 retries, transport-error mapping, JSON decoding,
+``Retry-After`` parsing, the per-call metrics and the cached-client factory, once; a vendor module
+only knows its wire format and what its refusals mean.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from authhooks.errors import VendorRejected, VendorTimeout, VendorUnavailable
+from authhooks import budget
+from authhooks.errors import ServiceError, VendorRejected, VendorTimeout, VendorUnavailable
 from authhooks.telemetry import logger, metrics, redactor
 
 if TYPE_CHECKING:
@@ -97,31 +101,81 @@ def vendor_session(policy: RetryPolicy, pool_size: int = 10) -> requests.Session
 class VendorResponse:
     status: int
     headers: requests.structures.CaseInsensitiveDict
-    body: Any  # decoded JSON, or None for an empty body
+    body: Any  # decoded JSON; None for an empty body or one that is not JSON
+    json_ok: bool = True  # False when a body was sent but is not JSON
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
 
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+MAX_RETRY_AFTER = 3600
+SUCCESS = range(200, 300)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> int | None:
+    """Seconds from a Retry-After header (a delay or an HTTP date), clamped to 1..3600; None when absent or unreadable.
+
+    A date in the past, like "0", means "now": never tell a caller to retry at once.
+    """
+    from email.utils import parsedate_to_datetime
+
+    text = (value or "").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        seconds = int(text)
+    else:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        seconds = int((moment - (now or datetime.now(UTC))).total_seconds())
+    return max(1, min(MAX_RETRY_AFTER, seconds))
+
+
+def retry_after(response: VendorResponse) -> int | None:
+    """The vendor's ``Retry-After`` in seconds (see ``parse_retry_after``)."""
+    return parse_retry_after(response.header("Retry-After"))
+
 
 class VendorClient:
-    """Base of the vendor clients: one session, timeouts from settings, errors mapped once."""
+    """Base of the vendor clients: the call, timeouts, retries, transport errors and metrics, once.
+
+    A vendor implements its wire format and ``refusal``: what an answer it did not accept means for our caller.
+    """
 
     vendor: str = "vendor"
 
     def __init__(self, base_url: str, *, connect_timeout: float, read_timeout: float,
                  retry: RetryPolicy = CONNECT_ONLY, session: requests.Session | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.timeout = (connect_timeout, read_timeout)
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
         self.session = session or vendor_session(retry)
 
-    def call(self, operation: str, method: str, path: str, **kwargs: Any) -> VendorResponse:
-        """Send one request; transport failures become vendor_* errors, the body is decoded JSON."""
+    def refusal(self, operation: str, response: VendorResponse) -> ServiceError:
+        """The taxonomy error for an answer ``call`` did not accept; the body may be None (not JSON)."""
+        raise NotImplementedError
+
+    def call(self, operation: str, method: str, path: str, *, accept: Collection[int] = SUCCESS,
+             **kwargs: Any) -> VendorResponse:
+        """Send one request; an answer outside ``accept`` raises the vendor's ``refusal`` (status first).
+
+        Transport failures become vendor_unavailable / vendor_timeout. Timeouts never exceed what the
+        invocation has left.
+        """
         import requests
 
         url = f"{self.base_url}{path}"
         started = time.perf_counter()
+        timeout = (budget.cap(self.connect_timeout), budget.cap(self.read_timeout))
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            response = self.session.request(method, url, timeout=timeout, **kwargs)
         except requests.exceptions.ConnectTimeout as exc:
             self._failed(operation, "connect_timeout", started)
             raise VendorUnavailable(f"{self.vendor} could not be reached") from exc
@@ -143,21 +197,26 @@ class VendorClient:
         metrics.add_metric(name="VendorLatency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
         logger.info("vendor call", extra={"vendor": self.vendor, "operation": operation,
                                           "status": response.status_code, "latency_ms": round(elapsed_ms, 1)})
-        return VendorResponse(response.status_code, response.headers, self._decode(operation, response))
+        answer = _decoded(response)
+        if answer.status not in accept:
+            # The status decides first: a non-JSON error body means what the same status means with JSON.
+            error = self.refusal(operation, answer)
+            self.count_error(operation, str(answer.status))
+            raise error
+        if answer.ok:
+            self.json_body(operation, answer)  # a success must be JSON (or empty): anything else is garbage
+        return answer
 
-    def _decode(self, operation: str, response: requests.Response) -> Any:
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            self.count_error(operation, "garbage")
-            logger.error("vendor answered with a body that is not JSON",
-                         extra={"vendor": self.vendor, "operation": operation, "status": response.status_code,
-                                "content_type": response.headers.get("Content-Type")})
-            if response.status_code >= 500:
-                raise VendorUnavailable(f"{self.vendor} failed") from exc
-            raise VendorRejected(f"{self.vendor} answered with something that is not JSON") from exc
+    def json_body(self, operation: str, response: VendorResponse) -> Any:
+        """The decoded body of an accepted answer; an accepted answer that is not JSON is a 502."""
+        if response.json_ok:
+            return response.body
+        self.count_error(operation, "garbage")
+        logger.error("vendor answered with a body that is not JSON",
+                     extra={"vendor": self.vendor, "operation": operation, "status": response.status,
+                            "content_type": response.header("Content-Type")})
+        raise VendorRejected(f"{self.vendor} answered with something that is not JSON")
+
 
     def _failed(self, operation: str, reason: str, started: float) -> None:
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -166,8 +225,41 @@ class VendorClient:
                                                     "reason": reason, "latency_ms": round(elapsed_ms, 1)})
 
     def count_error(self, operation: str, code: str) -> None:
-        """One VendorErrors data point with the vendor, operation and error code as dimensions."""
+        """One VendorErrors data point: vendor, operation, and ``code`` = the HTTP status of a refused answer,
+        or what went wrong instead (timeout, connect_timeout, connection_error, retries_exhausted, garbage,
+        bad_answer)."""
         with single_metric(name="VendorErrors", unit=MetricUnit.Count, value=1) as metric:
             metric.add_dimension(name="vendor", value=self.vendor)
             metric.add_dimension(name="operation", value=operation)
             metric.add_dimension(name="code", value=str(code)[:64])
+
+
+def misconfigured(vendor: str, operation: str, detail: str, **context: Any) -> VendorRejected:
+    """The vendor refused our own key, plan, host or parameters: an error log and a metric for the operator, a 502."""
+    logger.error(f"{vendor} refused this service's credentials or configuration",
+                 extra={"vendor": vendor, "operation": operation, **context})
+    with single_metric(name="VendorConfigurationErrors", unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name="vendor", value=vendor)
+    return VendorRejected(detail)
+
+
+def _decoded(response: requests.Response) -> VendorResponse:
+    if not response.content:
+        return VendorResponse(response.status_code, response.headers, None)
+    try:
+        return VendorResponse(response.status_code, response.headers, response.json())
+    except ValueError:
+        return VendorResponse(response.status_code, response.headers, None, json_ok=False)
+
+
+Client = TypeVar("Client", bound=VendorClient)
+
+
+def cached_client(cls: type[Client], *config: Hashable) -> Client:
+    """The container's client of ``cls`` for these settings: one pooled session, rebuilt only when they change."""
+    return _cached(cls, config)
+
+
+@cache
+def _cached(cls: type[VendorClient], config: tuple[Hashable, ...]) -> Any:
+    return cls(*config)

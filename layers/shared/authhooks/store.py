@@ -1,22 +1,29 @@
-"""TokenStore: the one DynamoDB table, its key format, expiry filtering, sliding expiry and leases.
+"""TokenStore: the one DynamoDB table, its key format, expiry filtering, conditional writes and leases.
 
 DynamoDB deletes expired items lazily (hours or days later; the local emulator never does), so
-every read here treats ``expires_at <= now`` as absent.
+every read here treats ``expires_at <= now`` as absent. DynamoDB failing (throttled, 5xx, timed out,
+unreachable, after botocore's own retries) is a 503 ``store_unavailable``, mapped here once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
-from botocore.exceptions import ClientError
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
+
+from authhooks import budget
+from authhooks.errors import ServiceError, StoreUnavailable
+from authhooks.telemetry import logger, metrics
 
 Item = dict[str, Any]
 Clock = Callable[[], float]
@@ -34,7 +41,7 @@ def _dynamodb_client() -> Any:
     import boto3
     from botocore.config import Config
 
-    config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3},
+    config = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 3},
                     tcp_keepalive=True)
     return boto3.client("dynamodb", config=config)
 
@@ -115,12 +122,27 @@ def _condition_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+# Error codes that mean "DynamoDB cannot serve us right now" besides any 5xx.
+_UNAVAILABLE_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException",
+                                "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable",
+                                "TransactionConflictException"})
+
+
+def _unavailable(exc: ClientError) -> bool:
+    error, meta = exc.response.get("Error", {}), exc.response.get("ResponseMetadata", {})
+    return error.get("Code") in _UNAVAILABLE_CODES or int(meta.get("HTTPStatusCode") or 0) >= 500
+
+
 @dataclass(frozen=True)
-class Touch:
-    """What ``touch`` found: the slid item, or (when a condition failed) the live item that blocked it."""
+class Update:
+    """What a conditional update found: the new item, or (when a condition failed) the live item that blocked it."""
 
     item: Item | None
     blocked_by: Item | None = None
+
+
+Touch = Update  # the sliding-expiry case of an update
+T = TypeVar("T")
 
 
 class TokenStore:
@@ -136,59 +158,75 @@ class TokenStore:
 
     def get(self, pk: str) -> Item | None:
         """The record, or None when absent or expired (whatever DynamoDB still holds)."""
-        answer = self.client.get_item(TableName=self.table_name, Key={"pk": {"S": pk}}, ConsistentRead=True)
+        answer = self._call("GetItem", Key={"pk": {"S": pk}}, ConsistentRead=True)
         return self._live(answer.get("Item"))
 
-    def put(self, pk: str, attributes: Mapping[str, Any], expires_at: int, *, only_if_absent: bool = False) -> bool:
-        """Write a record; with ``only_if_absent`` an expired record counts as absent. False if the condition failed."""
+    def put(self, pk: str, attributes: Mapping[str, Any], expires_at: int, *, only_if_absent: bool = False,
+            require: Mapping[str, Any] | None = None) -> bool:
+        """Write a record; False if a condition failed.
+
+        ``only_if_absent``: an absent or expired record only. ``require``: a live record whose attributes
+        equal these values (the version or token a replacement must match).
+        """
         item = {**attributes, "pk": pk, "expires_at": int(expires_at)}
-        request: dict[str, Any] = {"TableName": self.table_name, "Item": _to_dynamo(item)}
+        request: dict[str, Any] = {"Item": _to_dynamo(item)}
+        condition = _Condition(self.now())
         if only_if_absent:
-            request["ConditionExpression"] = "attribute_not_exists(pk) OR expires_at <= :now"
-            request["ExpressionAttributeValues"] = {":now": {"N": str(self.now())}}
+            condition.absent()
+        if require:
+            condition.live().equal(require)
+        request.update(condition.request())
         try:
-            self.client.put_item(**request)
+            self._call("PutItem", **request)
         except ClientError as exc:
             if _condition_failed(exc):
                 return False
             raise
         return True
 
-    def touch(self, pk: str, expires_at: int, *, require: Mapping[str, Any] | None = None) -> Touch:
-        """Slide ``expires_at`` of a live record in one conditional UpdateItem, returning the new record.
+    def update(self, pk: str, *, set: Mapping[str, Any], require: Mapping[str, Any] | None = None,
+               remove: Sequence[str] = ()) -> Update:
+        """Set (and remove) attributes of a live record in one conditional UpdateItem, returning the new record.
 
-        ``require`` adds equality conditions (e.g. a password fingerprint). When the record is absent or
+        ``require`` adds equality conditions (a password fingerprint, a version). When the record is absent or
         expired the result is empty; when only ``require`` failed, ``blocked_by`` holds the live record.
         """
-        conditions = ["attribute_exists(pk)", "expires_at > :now"]
-        values: dict[str, Any] = {":now": {"N": str(self.now())}, ":exp": {"N": str(int(expires_at))}}
-        names: dict[str, str] = {}
-        for index, (name, value) in enumerate((require or {}).items()):
-            names[f"#r{index}"] = name
-            values[f":r{index}"] = _codec()[0].serialize(_plain_to_decimal(value))
-            conditions.append(f"#r{index} = :r{index}")
-        request: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": {"pk": {"S": pk}},
-            "UpdateExpression": "SET expires_at = :exp",
-            "ConditionExpression": " AND ".join(conditions),
-            "ExpressionAttributeValues": values,
-            "ReturnValues": "ALL_NEW",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        if names:
-            request["ExpressionAttributeNames"] = names
+        condition = _Condition(self.now()).live().equal(require or {})
+        names = condition.names
+        values = condition.values
+        assignments = []
+        for index, (name, value) in enumerate(set.items()):
+            names[f"#s{index}"] = name
+            values[f":s{index}"] = _serialize(value)
+            assignments.append(f"#s{index} = :s{index}")
+        expression = "SET " + ", ".join(assignments)
+        if remove:
+            for index, name in enumerate(remove):
+                names[f"#x{index}"] = name
+            expression += " REMOVE " + ", ".join(f"#x{index}" for index in range(len(remove)))
+        request = {"Key": {"pk": {"S": pk}}, "UpdateExpression": expression, **condition.request(),
+                   "ReturnValues": "ALL_NEW", "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
         try:
-            answer = self.client.update_item(**request)
+            answer = self._call("UpdateItem", **request)
         except ClientError as exc:
             if not _condition_failed(exc):
                 raise
-            return Touch(item=None, blocked_by=self._live(exc.response.get("Item")))
-        return Touch(item=_from_dynamo(answer["Attributes"]))
+            return Update(item=None, blocked_by=self._live(exc.response.get("Item")))
+        return Update(item=_from_dynamo(answer["Attributes"]))
 
-    def delete(self, pk: str) -> Item | None:
-        """Remove a record; returns what was there (expired or not), or None."""
-        answer = self.client.delete_item(TableName=self.table_name, Key={"pk": {"S": pk}}, ReturnValues="ALL_OLD")
+    def touch(self, pk: str, expires_at: int, *, require: Mapping[str, Any] | None = None) -> Update:
+        """Move ``expires_at`` of a live record (see ``update``)."""
+        return self.update(pk, set={"expires_at": int(expires_at)}, require=require)
+
+    def delete(self, pk: str, *, require: Mapping[str, Any] | None = None) -> Item | None:
+        """Remove a record; returns what was there (expired or not), or None (also when ``require`` failed)."""
+        condition = _Condition(self.now()).equal(require or {})
+        try:
+            answer = self._call("DeleteItem", Key={"pk": {"S": pk}}, ReturnValues="ALL_OLD", **condition.request())
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return None
+            raise
         old = answer.get("Attributes")
         return _from_dynamo(old) if old else None
 
@@ -199,18 +237,59 @@ class TokenStore:
         return owner if taken else None
 
     def release(self, pk: str, owner: str) -> None:
-        """Give a lease back, only if we still hold it."""
+        """Give a lease back if we still hold it. Failing to is logged, never raised: the lease expires by itself."""
         try:
-            self.client.delete_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": pk}},
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":owner": {"S": owner}},
-            )
+            self.delete(pk, require={"owner": owner})
+        except (StoreUnavailable, ClientError) as exc:
+            logger.warning("could not release a lease; it expires by itself", extra={"reason": str(exc)[:200]})
+
+    def single_flight(self, lock_pk: str, *, lease_seconds: int, wait_seconds: float, work: Callable[[], T],
+                      done: Callable[[], T | None], busy: Callable[[], ServiceError]) -> T:
+        """Run ``work`` under a lease, once at a time per ``lock_pk``; others poll ``done`` until it has a result.
+
+        Polling backs off exponentially with jitter and stops after ``wait_seconds`` (or what the invocation
+        has left), raising ``busy()``. A holder that dies leaves a lease that expires after ``lease_seconds``.
+        """
+        deadline = time.monotonic() + min(wait_seconds, budget.remaining())
+        attempt = 0
+        while True:
+            owner = self.acquire(lock_pk, lease_seconds)
+            if owner is not None:
+                try:
+                    # The previous holder may have finished between our look and the lease.
+                    found = done()
+                    return found if found is not None else work()
+                finally:
+                    self.release(lock_pk, owner)
+            if attempt == 0:
+                metrics.add_metric(name="LeaseWaits", unit=MetricUnit.Count, value=1)
+                logger.info("waiting for a concurrent holder of the same lease to finish")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise busy()
+            time.sleep(min(remaining, _backoff(attempt)))
+            attempt += 1
+            found = done()
+            if found is not None:
+                return found
+
+    def _call(self, operation: str, **request: Any) -> Any:
+        """One DynamoDB request; unavailability (after botocore's retries) becomes StoreUnavailable."""
+        method = getattr(self.client, _SNAKE[operation])
+        try:
+            return method(TableName=self.table_name, **request)
         except ClientError as exc:
-            if not _condition_failed(exc):
+            if not _unavailable(exc):
                 raise
+            raise self._unavailable(operation, exc.response.get("Error", {}).get("Code", "")) from exc
+        except BotoCoreError as exc:  # timeouts, connection errors
+            raise self._unavailable(operation, type(exc).__name__) from exc
+
+    @staticmethod
+    def _unavailable(operation: str, reason: str) -> StoreUnavailable:
+        logger.error("DynamoDB is unavailable", extra={"operation": operation, "reason": reason})
+        metrics.add_metric(name="StoreUnavailable", unit=MetricUnit.Count, value=1)
+        return StoreUnavailable("the token store is unavailable; try again shortly")
 
     def _live(self, raw: Mapping[str, Any] | None) -> Item | None:
         if not raw:
@@ -219,6 +298,56 @@ class TokenStore:
         if int(item.get("expires_at", 0)) <= self.now():
             return None
         return item
+
+
+_SNAKE = {"GetItem": "get_item", "PutItem": "put_item", "UpdateItem": "update_item", "DeleteItem": "delete_item"}
+
+
+def _serialize(value: Any) -> Any:
+    return _codec()[0].serialize(_plain_to_decimal(value))
+
+
+class _Condition:
+    """A ConditionExpression built from parts, with its names and values."""
+
+    def __init__(self, now: int) -> None:
+        self.parts: list[str] = []
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self.now = now
+
+    def absent(self) -> _Condition:
+        self.values[":now"] = {"N": str(self.now)}
+        self.parts.append("(attribute_not_exists(pk) OR expires_at <= :now)")
+        return self
+
+    def live(self) -> _Condition:
+        self.values[":now"] = {"N": str(self.now)}
+        self.parts.append("attribute_exists(pk) AND expires_at > :now")
+        return self
+
+    def equal(self, required: Mapping[str, Any]) -> _Condition:
+        for index, (name, value) in enumerate(required.items()):
+            self.names[f"#r{index}"] = name
+            self.values[f":r{index}"] = _serialize(value)
+            self.parts.append(f"#r{index} = :r{index}")
+        return self
+
+    def request(self) -> dict[str, Any]:
+        if not self.parts:
+            return {}
+        request: dict[str, Any] = {"ConditionExpression": " AND ".join(self.parts)}
+        if self.names:
+            request["ExpressionAttributeNames"] = self.names
+        if self.values:
+            request["ExpressionAttributeValues"] = self.values
+        return request
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential from 50 ms up to 1 s, with jitter so that waiters do not poll in step."""
+    ceiling = min(1.0, 0.05 * 2**attempt)
+    return random.uniform(ceiling / 2, ceiling)
 
 
 @cache

@@ -71,7 +71,7 @@ def test_waiters_take_over_when_the_holders_login_fails(api_server: Any, sandbox
 
 def _lock_of_demo() -> str:
     """The lease key the demo account's logins take (the same identity parts as the route)."""
-    import login
+    from livevox_login import login
 
     deployment = login._Deployment.load()
     return Keys.lvx_lock(*deployment.identity("SANDBOX", "demo-user", "user"))

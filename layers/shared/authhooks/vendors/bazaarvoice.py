@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -17,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from authhooks import settings
 from authhooks.errors import ServiceError, TokenInvalid, VendorRateLimited, VendorRejected, VendorUnavailable
-from authhooks.http import CONNECT_ONLY, VendorClient, VendorResponse
+from authhooks.http import CONNECT_ONLY, VendorClient, VendorResponse, cached_client, retry_after
 from authhooks.telemetry import logger, metrics, redactor
 
 OPERATION = "authenticateuser"
@@ -117,17 +116,22 @@ class BazaarvoiceClient(VendorClient):
     def authenticate_user(self, authtoken: str) -> AuthenticatedUser:
         """Exchange the email link's auth token for the user token."""
         redactor.add_request_secrets(authtoken)
-        passkey = str(settings.secret(self.config.secret_name).get("passkey", ""))
+        passkey = settings.secret_text(self.config.secret_name, "passkey")
         params = {"ApiVersion": self.config.api_version, "authtoken": authtoken, "PassKey": passkey}
         where = "data" if self.config.params_in == "form" else "params"
-        response = self.call(OPERATION, "POST", PATH, **{where: params})
+        # Every status is read here: BV's classic error envelope comes with 200 as well as with 4xx/5xx.
+        response = self.call(OPERATION, "POST", PATH, accept=range(100, 600), **{where: params})
         record_quota(response)
         answer = read_answer(response)
         if isinstance(answer, Refusal):
-            self.count_error(OPERATION, answer.code_seen)
+            self.count_error(OPERATION, str(response.status))
             raise answer.exception
         redactor.add_request_secrets(answer)
         return AuthenticatedUser(answer, decode_user_token(answer))
+
+    def refusal(self, operation: str, response: VendorResponse) -> ServiceError:
+        answer = read_answer(response)
+        return answer.exception if isinstance(answer, Refusal) else VendorRejected("Bazaarvoice answered oddly")
 
 
 def read_answer(response: VendorResponse) -> str | Refusal:
@@ -140,7 +144,7 @@ def read_answer(response: VendorResponse) -> str | Refusal:
         return Refusal(code, TokenInvalid("the link has expired or was already used"))
     if code == "ERROR_REQUEST_LIMIT_REACHED" or (code is None and response.status == 429):
         return Refusal(code or "http_429", VendorRateLimited("Bazaarvoice quota reached",
-                                                             retry_after=_retry_after(response)))
+                                                             retry_after=retry_after(response)))
     user_token = _user_token(body)
     if code is None and response.status < 400 and user_token is not None:
         return user_token
@@ -168,11 +172,6 @@ def _user_token(body: dict[str, Any]) -> str | None:
     return user if isinstance(user, str) and user else None
 
 
-def _retry_after(response: VendorResponse) -> int | None:
-    value = (response.header("Retry-After") or "").strip()
-    return min(int(value), 3600) if value.isdigit() else None
-
-
 def record_quota(response: VendorResponse) -> None:
     """BV's per-minute quota headers, as metrics (how close we run to the limit)."""
     for header, name in (("X-Bazaarvoice-QPM-Allotted", "BazaarvoiceQpmAllotted"),
@@ -182,14 +181,9 @@ def record_quota(response: VendorResponse) -> None:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=int(value))
 
 
-@cache
-def _client(config: settings.Bazaarvoice, common: settings.Common) -> BazaarvoiceClient:
-    return BazaarvoiceClient(config, common)
-
-
 def client() -> BazaarvoiceClient:
     """The container's client for the current settings (built once, reused by warm invocations)."""
-    return _client(settings.bazaarvoice(), settings.common())
+    return cached_client(BazaarvoiceClient, settings.bazaarvoice(), settings.common())
 
 
 def authenticate_user(authtoken: str) -> AuthenticatedUser:

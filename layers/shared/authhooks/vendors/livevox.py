@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 from urllib.parse import quote
 
 from authhooks import settings
 from authhooks.errors import (
-    InternalError,
     PasswordExpired,
     ServiceError,
     Unauthorized,
@@ -18,7 +16,7 @@ from authhooks.errors import (
     VendorRejected,
     VendorUnavailable,
 )
-from authhooks.http import RetryPolicy, VendorClient, VendorResponse
+from authhooks.http import RetryPolicy, VendorClient, VendorResponse, cached_client, retry_after
 
 # LiveVox hands the same session to the same user and token, so a repeated login is harmless:
 # one more try on a failed connect or a 5xx. Worst case with the default timeouts (2 s connect,
@@ -59,26 +57,23 @@ def parse_login(body: Any) -> LiveVoxLogin:
     )
 
 
-def refusal(status: int, body: Any, retry_after: str | None = None) -> ServiceError:
-    """The error for a LiveVox answer that is not a success (``{"code", "message"}`` bodies)."""
-    message = body.get("message") if isinstance(body, dict) else None
+def refusal(response: VendorResponse) -> ServiceError:
+    """The error a LiveVox answer that is not a success means (``{"code", "message"}`` bodies, or none)."""
+    status = response.status
+    message = response.body.get("message") if isinstance(response.body, dict) else None
     if 400 <= status < 500 and isinstance(message, str) and _PASSWORD_EXPIRED.search(message):
         return PasswordExpired("the LiveVox password has expired; change it at LiveVox")
     if status in (401, 403):
         return Unauthorized("LiveVox refused the credentials")
     if status == 429:
-        return VendorRateLimited("LiveVox quota reached", retry_after=_seconds(retry_after))
+        return VendorRateLimited("LiveVox quota reached", retry_after=retry_after(response))
     if status >= 500:
-        return VendorUnavailable("LiveVox failed", retry_after=_seconds(retry_after))
+        return VendorUnavailable("LiveVox failed", retry_after=retry_after(response))
     return VendorRejected(f"LiveVox answered with status {status}")
 
 
 def _optional_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _seconds(value: str | None) -> int | None:
-    return int(value) if value and value.strip().isdigit() else None
 
 
 class LiveVoxClient(VendorClient):
@@ -105,50 +100,33 @@ class LiveVoxClient(VendorClient):
     def validate(self, session_id: str) -> bool:
         """Whether LiveVox still accepts the session (a use that keeps it alive)."""
         response = self.call("validate", "GET", "/session/validate", params={"sessionId": session_id},
-                             headers={"LV-Session": session_id})
-        return self._session_known("validate", response)
+                             headers={"LV-Session": session_id}, accept=_SESSION_ANSWERS)
+        # The validate answer's shape is unconfirmed (VENDORS.md 3): the status alone decides.
+        return response.ok
 
     def logout(self, session_id: str) -> bool:
         """End the session at LiveVox; False when it was already gone."""
         response = self.call("logout", "DELETE", f"/session/logout/{quote(session_id, safe='')}",
-                             headers={"LV-Session": session_id})
-        return self._session_known("logout", response)
+                             headers={"LV-Session": session_id}, accept=_SESSION_ANSWERS)
+        return response.ok
 
-    def _session_known(self, operation: str, response: VendorResponse) -> bool:
-        # The validate answer's shape is unconfirmed (VENDORS.md 3): the status alone decides.
-        if 200 <= response.status < 300:
-            return True
-        if response.status in (401, 404):
-            return False
-        raise self._refused(operation, response)
+    def refusal(self, operation: str, response: VendorResponse) -> ServiceError:
+        return refusal(response)
 
     def _login(self, operation: str, path: str, body: dict[str, Any]) -> LiveVoxLogin:
-        response = self.call(operation, "POST", path, json=body, headers={"LV-Access": self._access_token()})
-        if not 200 <= response.status < 300:
-            raise self._refused(operation, response)
+        access_token = settings.secret_text(self.config.secret_name, "access_token")
+        response = self.call(operation, "POST", path, json=body, headers={"LV-Access": access_token})
         try:
-            return parse_login(response.body)
-        except VendorRejected as error:
-            self.count_error(operation, error.code)
+            return parse_login(self.json_body(operation, response))
+        except VendorRejected:
+            self.count_error(operation, "bad_answer")
             raise
 
-    def _refused(self, operation: str, response: VendorResponse) -> ServiceError:
-        error = refusal(response.status, response.body, response.header("Retry-After"))
-        self.count_error(operation, error.code)
-        return error
 
-    def _access_token(self) -> str:
-        token = settings.secret(self.config.secret_name).get("access_token")
-        if not isinstance(token, str) or not token:
-            raise InternalError("the LiveVox access token is not configured")
-        return token
+# 2xx: the session is known; 401/404: LiveVox does not know it (any more).
+_SESSION_ANSWERS = frozenset({*range(200, 300), 401, 404})
 
 
 def client() -> LiveVoxClient:
     """The container's client for the current settings (one pooled session, reused while warm)."""
-    return _client_for(settings.livevox(), settings.common())
-
-
-@cache
-def _client_for(config: settings.LiveVox, common: settings.Common) -> LiveVoxClient:
-    return LiveVoxClient(config, common)
+    return cached_client(LiveVoxClient, settings.livevox(), settings.common())

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from functools import cache
 from typing import Any
 from urllib.parse import quote
 
 from authhooks import settings
 from authhooks.errors import (
     FieldError,
-    InternalError,
     InvalidRequest,
     NotFound,
     ServiceError,
@@ -22,7 +20,7 @@ from authhooks.errors import (
     VendorRejected,
     VendorUnavailable,
 )
-from authhooks.http import RetryPolicy, VendorClient, VendorResponse
+from authhooks.http import RetryPolicy, VendorClient, VendorResponse, cached_client, misconfigured, retry_after
 from authhooks.telemetry import logger, redactor
 
 SESSIONS_PATH = "/loudvoice/authors/sessions.json"
@@ -35,12 +33,8 @@ MAX_ANSWER_RETRIES = 2  # read timeouts and 5xx together
 BACKOFF_FACTOR = 0.1
 _RETRIED_STATUSES = (500, 502, 503, 504)
 _MAX_DETAIL = 300
-_MAX_RETRY_AFTER = 3600
 # The vendor's refusals name the field first ("author.email is not a valid email address").
 _FIELD_IN_INFO = re.compile(r"^(?:request\.author_session\.)?(author\.[a-z_]+|session\.expires_in)\b")
-
-Credentials = Callable[[], tuple[str, str]]
-
 
 @dataclass(frozen=True)
 class Author:
@@ -108,21 +102,6 @@ def parse_date(value: Any) -> datetime | None:
         return None
     # "-0000" means "UTC, zone unknown": parsedate_to_datetime returns it naive.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> int | None:
-    """Seconds from a Retry-After header (delay or HTTP date), within 1..3600; None when absent or unreadable."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        seconds = int(text)
-    else:
-        moment = parse_date(text)
-        if moment is None:
-            return None
-        seconds = int((moment - (now or datetime.now(UTC))).total_seconds())
-    return max(1, min(_MAX_RETRY_AFTER, seconds))
 
 
 def _text(value: Any) -> str | None:
@@ -210,7 +189,7 @@ def vendor_status(body: Any) -> tuple[int | None, str]:
 
 
 def vendor_error(operation: str, answer: VendorResponse) -> ServiceError:
-    """The error a LoudVoice refusal means for our caller (API.md's taxonomy)."""
+    """The error a LoudVoice refusal means for our caller (docs/api.md's taxonomy)."""
     _, info = vendor_status(answer.body)
     # The vendor may echo what we sent: blank every known secret before it reaches a response body.
     detail = redactor.scrub(info)[:_MAX_DETAIL] or f"HTTP {answer.status}"
@@ -222,16 +201,14 @@ def vendor_error(operation: str, answer: VendorResponse) -> ServiceError:
         return InvalidRequest(f"LoudVoice refused the request: {detail}", errors=[FieldError(field, detail)])
     if status in (401, 403):
         # Our site keys (or the subdomain) are wrong: an operator problem, not the caller's.
-        logger.error("LoudVoice refused our site credentials; check the LoudVoice secret and subdomain",
-                     extra={"operation": operation, "status": status, "info": detail})
-        return VendorRejected("LoudVoice refused this service's credentials")
+        return misconfigured("loudvoice", operation, "LoudVoice refused this service's credentials",
+                             status=status, info=detail)
     if status == 404:
         return NotFound(f"LoudVoice: {detail}")
     if status == 429:
-        return VendorRateLimited("LoudVoice quota reached", retry_after=parse_retry_after(answer.header("Retry-After")))
+        return VendorRateLimited("LoudVoice quota reached", retry_after=retry_after(answer))
     if status >= 500:
-        return VendorUnavailable(f"LoudVoice failed (HTTP {status})",
-                                 retry_after=parse_retry_after(answer.header("Retry-After")))
+        return VendorUnavailable(f"LoudVoice failed (HTTP {status})", retry_after=retry_after(answer))
     logger.error("LoudVoice answered with a status we do not expect",
                  extra={"operation": operation, "status": status, "info": detail})
     return VendorRejected(f"LoudVoice answered HTTP {status}")
@@ -242,21 +219,18 @@ class LoudVoiceClient(VendorClient):
 
     vendor = "loudvoice"
 
-    def __init__(self, base_url: str, credentials: Credentials, *, connect_timeout: float,
-                 read_timeout: float) -> None:
-        super().__init__(base_url, connect_timeout=connect_timeout, read_timeout=read_timeout,
-                         retry=retry_policy(connect_timeout, read_timeout))
-        # Called per request: a rotated secret is picked up when the Parameters cache expires.
-        self.credentials = credentials
+    def __init__(self, config: settings.LoudVoice, common: settings.Common) -> None:
+        super().__init__(config.api_url, connect_timeout=common.connect_timeout, read_timeout=common.read_timeout,
+                         retry=retry_policy(common.connect_timeout, common.read_timeout))
+        self.config = config
 
     def start_session(self, author: Mapping[str, Any], expires_in: int) -> AuthorSession:
         """``PUT /loudvoice/authors/sessions.json``: ``author`` is the vendor's author object (one of three shapes)."""
         body = {"request": {"author_session": {"author": dict(author), "session": {"expires_in": expires_in}}}}
-        answer = self._send("session_start", "PUT", SESSIONS_PATH, json=body)
-        if answer.status not in (200, 201):
-            raise self._refused("session_start", answer)
+        answer = self._send("session_start", "PUT", SESSIONS_PATH, json=body, accept=(200, 201))
         try:
-            return parse_session(answer.body, status=answer.status, expires_in=expires_in)
+            return parse_session(self.json_body("session_start", answer), status=answer.status,
+                                 expires_in=expires_in)
         except ValueError as exc:
             self.count_error("session_start", "bad_answer")
             logger.error("LoudVoice answered a session start without a usable session",
@@ -266,34 +240,21 @@ class LoudVoiceClient(VendorClient):
     def delete_session(self, token: str) -> None:
         """``DELETE /loudvoice/authors/sessions/<token>.json?confirm_deletion=true``; NotFound when already gone."""
         path = f"/loudvoice/authors/sessions/{quote(token, safe='')}.json"
-        answer = self._send("session_delete", "DELETE", path, params={"confirm_deletion": "true"})
-        if not 200 <= answer.status < 300:
-            raise self._refused("session_delete", answer)
+        self._send("session_delete", "DELETE", path, params={"confirm_deletion": "true"})
+
+    def refusal(self, operation: str, response: VendorResponse) -> ServiceError:
+        return vendor_error(operation, response)
 
     def _send(self, operation: str, method: str, path: str, **kwargs: Any) -> VendorResponse:
-        return self.call(operation, method, path, auth=self.credentials(), **kwargs)
-
-    def _refused(self, operation: str, answer: VendorResponse) -> ServiceError:
-        self.count_error(operation, str(answer.status))
-        return vendor_error(operation, answer)
+        # Read per request: a rotated secret is picked up when the Parameters cache expires.
+        return self.call(operation, method, path, auth=site_keys(self.config.secret_name), **kwargs)
 
 
-def site_keys() -> tuple[str, str]:
+def site_keys(secret_name: str) -> tuple[str, str]:
     """(public key, private key) from the LoudVoice secret; reading it registers both with the log redactor."""
-    secret = settings.secret(settings.loudvoice().secret_name)
-    public_key, private_key = secret.get("public_key"), secret.get("private_key")
-    if not (isinstance(public_key, str) and public_key and isinstance(private_key, str) and private_key):
-        logger.error("the LoudVoice secret lacks public_key or private_key")
-        raise InternalError("LoudVoice credentials are not configured")
-    return public_key, private_key
+    return settings.secret_text(secret_name, "public_key"), settings.secret_text(secret_name, "private_key")
 
 
 def client() -> LoudVoiceClient:
     """The container's client (one pooled session), rebuilt only when its settings change."""
-    return _client_for(settings.loudvoice(), settings.common())
-
-
-@cache
-def _client_for(lv: settings.LoudVoice, common: settings.Common) -> LoudVoiceClient:
-    return LoudVoiceClient(lv.api_url, site_keys, connect_timeout=common.connect_timeout,
-                           read_timeout=common.read_timeout)
+    return cached_client(LoudVoiceClient, settings.loudvoice(), settings.common())

@@ -1,0 +1,1 @@
+"""The bazaarvoice_confirm function's code (an importable package: Lambda's handler path is dotted)."""

@@ -1,0 +1,165 @@
+"""The `/_sandbox/*` routes that steer the sandboxes: counters, vendor and AWS faults, latency, reset, minting."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from local.sandbox import aws_proxy
+from local.sandbox.core import (
+    DEFAULT_TIMEOUT_SECONDS,
+    MAX_TIMEOUT_SECONDS,
+    VENDOR_MODES,
+    Fault,
+    FaultMode,
+    Request,
+    Response,
+    Route,
+    Service,
+    VendorError,
+)
+from local.sandbox.state import SandboxState
+
+MAX_LATENCY_MS = 60_000
+
+
+def _invalid(message: str) -> VendorError:
+    return VendorError(400, message, code="invalid_request")
+
+
+class ControlService(Service):
+    """The `/_sandbox/*` routes tests and demos use to steer the sandboxes."""
+
+    name = "_sandbox"
+
+    def __init__(self, state: SandboxState, vendors: Mapping[str, Service]) -> None:
+        self.state = state
+        self.vendors = vendors
+
+    def routes(self) -> Sequence[Route]:
+        return (
+            Route("GET", "/health", "health", lambda r, m: Response.json(200, {"ok": True})),
+            Route("GET", "/calls", "calls", lambda r, m: Response.json(200, self.state.calls.snapshot())),
+            Route("DELETE", "/calls", "calls_reset", self.clear_calls),
+            Route("GET", "/faults", "faults", self.list_faults),
+            Route("POST", "/faults", "fault_add", self.add_fault),
+            Route("DELETE", "/faults", "faults_clear", self.clear_faults),
+            Route("GET", "/latency", "latency", self.latency),
+            Route("POST", "/latency", "latency_set", self.set_latency),
+            Route("POST", "/reset", "reset", self.reset),
+            Route("POST", "/bazaarvoice/tokens", "bazaarvoice_token", self.mint_bazaarvoice_token),
+            Route("POST", "/bazaarvoice/error_shape", "bazaarvoice_error_shape", self.set_error_shape),
+            Route("POST", "/loudvoice/identities", "loudvoice_identity", self.mint_loudvoice_identity),
+        )
+
+    def clear_calls(self, request: Request, match: object) -> Response:
+        """`DELETE /_sandbox/calls`."""
+        self.state.calls.clear()
+        return Response.empty()
+
+    def list_faults(self, request: Request, match: object) -> Response:
+        """`GET /_sandbox/faults`: faults not yet spent."""
+        return Response.json(200, {"faults": [f.as_dict() for f in self.state.faults.pending()]})
+
+    def add_fault(self, request: Request, match: object) -> Response:
+        """`POST /_sandbox/faults`."""
+        body = _control_body(request)
+        name = body.get("vendor")
+        targets: dict[str, Service | aws_proxy.AwsService] = {**self.vendors, **aws_proxy.SERVICES}
+        target = targets.get(name) if isinstance(name, str) else None
+        if target is None:
+            raise _invalid(f"vendor must be one of {', '.join(sorted(targets))}")
+        operation = body.get("operation")
+        if operation is not None and (not isinstance(operation, str) or operation not in target.operations()):
+            raise _invalid(f"operation must be one of {', '.join(sorted(target.operations()))} or absent")
+        modes = aws_proxy.AWS_MODES if isinstance(target, aws_proxy.AwsService) else VENDOR_MODES
+        mode = body.get("mode")
+        if mode not in modes:
+            raise _invalid(f"mode must be one of {', '.join(sorted(modes))} for {target.name}")
+        count = _number(body, "count", default=1, minimum=1, maximum=1_000_000, integer=True)
+        seconds = _number(body, "seconds", default=DEFAULT_TIMEOUT_SECONDS, minimum=0, maximum=MAX_TIMEOUT_SECONDS)
+        fault = Fault(target.name, operation, FaultMode(mode), int(count), float(seconds))
+        self.state.faults.add(fault)
+        return Response.json(201, fault.as_dict())
+
+    def clear_faults(self, request: Request, match: object) -> Response:
+        """`DELETE /_sandbox/faults`."""
+        self.state.faults.clear()
+        return Response.empty()
+
+    def latency(self, request: Request, match: object) -> Response:
+        """`GET /_sandbox/latency`."""
+        return Response.json(200, {"ms": self.state.latency_ms})
+
+    def set_latency(self, request: Request, match: object) -> Response:
+        """`POST /_sandbox/latency {"ms": 150}`."""
+        self.state.latency_ms = int(
+            _number(_control_body(request), "ms", default=None, minimum=0, maximum=MAX_LATENCY_MS, integer=True)
+        )
+        return Response.json(200, {"ms": self.state.latency_ms})
+
+    def reset(self, request: Request, match: object) -> Response:
+        """`POST /_sandbox/reset`."""
+        self.state.reset()
+        return Response.empty()
+
+    def mint_bazaarvoice_token(self, request: Request, match: object) -> Response:
+        """`POST /_sandbox/bazaarvoice/tokens [{"email", "maxage", "opaque"}]`."""
+        body = _control_body(request)
+        email = body.get("email")
+        if email is not None and not isinstance(email, str):
+            raise _invalid("email must be a string")
+        maxage = body.get("maxage")
+        if maxage is not None:
+            maxage = int(_number(body, "maxage", default=None, minimum=1, maximum=36500, integer=True))
+        opaque = body.get("opaque", False)
+        if not isinstance(opaque, bool):
+            raise _invalid("opaque must be a boolean")
+        minted = self.state.bazaarvoice.mint_token(email, maxage, opaque)
+        return Response.json(201, {"bv_authtoken": minted.authtoken, "bv_user_id": minted.user_id})
+
+    def set_error_shape(self, request: Request, match: object) -> Response:
+        """`POST /_sandbox/bazaarvoice/error_shape {"shape": "classic"|"problem"}`."""
+        shape = _control_body(request).get("shape")
+        try:
+            self.state.bazaarvoice.set_error_shape(shape if isinstance(shape, str) else "")
+        except ValueError as exc:
+            raise _invalid(str(exc)) from exc
+        return Response.json(200, {"shape": self.state.bazaarvoice.error_shape})
+
+    def mint_loudvoice_identity(self, request: Request, match: object) -> Response:
+        """`POST /_sandbox/loudvoice/identities`."""
+        return Response.json(201, {"identity_token": self.state.loudvoice.mint_identity()})
+
+
+def _control_body(request: Request) -> dict[str, Any]:
+    """A control route's JSON object body; an empty body is an empty object."""
+    try:
+        body = request.json()
+    except ValueError as exc:
+        raise _invalid("body must be JSON") from exc
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise _invalid("body must be a JSON object")
+    return body
+
+
+def _number(
+    body: Mapping[str, Any],
+    key: str,
+    *,
+    default: float | None,
+    minimum: float,
+    maximum: float,
+    integer: bool = False,
+) -> float:
+    """`body[key]` (or `default`), checked to be a number within bounds."""
+    value = body.get(key, default)
+    kinds = (int,) if integer else (int, float)
+    if value is None or isinstance(value, bool) or not isinstance(value, kinds) or not minimum <= value <= maximum:
+        kind = "an integer" if integer else "a number"
+        raise _invalid(f"{key} must be {kind} from {minimum:g} to {maximum:g}")
+    return value
+
+
