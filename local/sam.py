@@ -172,10 +172,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             command = setup.api_command(args.port)
         print("+", " ".join(command), file=sys.stderr, flush=True)
+        process = subprocess.Popen(command, env=sam_environment())  # noqa: S603
         try:
-            return subprocess.run(command, env=sam_environment(), check=False).returncode  # noqa: S603
+            return process.wait()
         except KeyboardInterrupt:
-            return 130
+            # Ctrl-C reached SAM too (same process group); give it time to remove its containers, then insist.
+            try:
+                return process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.terminate()
+                process.wait()
+                return 130
 
 
 if __name__ == "__main__":
