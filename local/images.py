@@ -183,10 +183,15 @@ def image_inputs(name: str) -> str | None:
     return found.stdout.strip() if found.returncode == 0 else None
 
 
+def up_to_date(architecture: str) -> bool:
+    """Whether the local image for ``architecture`` exists, for that architecture, made of today's inputs."""
+    return image_inputs(image_name(architecture)) == f"{inputs_hash(architecture)} {_DEBIAN_ARCH[architecture]}"
+
+
 def build(architecture: str, force: bool = False) -> str:
     """Build (or keep) the image for ``architecture``; returns its name."""
     name, wanted = image_name(architecture), inputs_hash(architecture)
-    if not force and image_inputs(name) == f"{wanted} {_DEBIAN_ARCH[architecture]}":
+    if not force and up_to_date(architecture):
         print(f"{name} is up to date ({_LABEL}={wanted})", file=sys.stderr)
         enable_emulation(architecture)
         return name

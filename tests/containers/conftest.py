@@ -27,8 +27,7 @@ def _not_ready() -> str | None:
     if info.returncode != 0:
         return f"no Docker daemon ({info.stderr.strip()[:200]}); `make images` starts one as root"
     for architecture in images.ARCHITECTURES:
-        wanted = f"{images.inputs_hash(architecture)} {images._DEBIAN_ARCH[architecture]}"
-        if images.image_inputs(images.image_name(architecture)) != wanted:
+        if not images.up_to_date(architecture):
             return f"{images.image_name(architecture)} is missing or stale: run `make images`"
     if not (sam.BUILD_DIR / "template.yaml").exists():
         return "no sam build output: run `make build`"
