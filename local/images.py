@@ -17,6 +17,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -211,12 +212,36 @@ def build(architecture: str, force: bool = False) -> str:
     return name
 
 
+def _daemon_with_missing_proxy() -> int | None:
+    """The pid of a dockerd started with a ``--userland-proxy-path`` to a docker_proxy.py that is gone, if any."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            arguments = cmdline.read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if not arguments or Path(arguments[0]).name != "dockerd":
+            continue
+        for argument in arguments:
+            proxy = argument.removeprefix("--userland-proxy-path=")
+            if proxy != argument and Path(proxy).name == "docker_proxy.py" and not Path(proxy).exists():
+                return int(cmdline.parent.name)
+    return None
+
+
 def docker_daemon(wait_seconds: float = 60) -> None:
     """Make sure a Docker daemon answers: else start Debian's ``dockerd`` (root; no iptables, so no route out)."""
     def answers() -> bool:
         return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0  # noqa: S607
 
-    if answers():
+    stale = _daemon_with_missing_proxy()
+    if stale is not None:
+        # Started by an earlier checkout that is gone: its published ports would fail. Ours replaces it.
+        print(f"dockerd {stale} uses a port proxy that no longer exists; restarting it", file=sys.stderr)
+        os.kill(stale, signal.SIGTERM)
+        deadline = time.monotonic() + wait_seconds
+        while Path(f"/proc/{stale}").exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+    elif answers():
         return
     if os.geteuid() != 0 or not shutil.which("dockerd"):
         raise SystemExit("no Docker daemon answers, and this is not root with dockerd installed: start Docker first")
