@@ -213,7 +213,8 @@ class _Attempt:
         """The cached session when it may be handed out as it is: this password, and confirmed lately enough."""
         if item is None or not records.same(item.get("password_mac"), self.mac):
             return None
-        if self.fresh and records.confirmed_at(item) < self.started:
+        # Fresh: confirmed after this request began (clock seconds: the same second may be before it).
+        if self.fresh and records.confirmed_at(item) <= self.started:
             return None
         if self.store.now() - records.confirmed_at(item) >= settings.livevox().revalidate_seconds:
             return None
@@ -225,6 +226,9 @@ class _Attempt:
         if found is not None:
             return found
         if records.refused(self.store, self.identity, self.mac):
+            if self.account is not None:
+                logger.error("LiveVox refused the stored password of a named account lately",
+                             extra={"account": self.account})
             raise Unauthorized("LiveVox refused this password recently")
         return None
 
