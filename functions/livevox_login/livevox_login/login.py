@@ -222,15 +222,25 @@ class _Attempt:
 
     def settled(self) -> Session | None:
         """What another request's login (or refusal) already decided for us; None while nothing has."""
-        found = self.cached(self.store.get(self.session_pk))
-        if found is not None:
-            return found
+        item = self.store.get(self.session_pk)
+        found = self.cached(item)
+        if found is None:
+            self.screen(item)
+        return found
+
+    def screen(self, item: Item | None) -> None:
+        """Before anything goes to LiveVox for a password the cached session does not prove: 401 when LiveVox
+        refused this password lately, 429 while this user's logins are paused."""
+        if item is not None and records.same(item.get("password_mac"), self.mac):
+            return  # the cached session's own password: validated, not refused
         if records.refused(self.store, self.identity, self.mac):
             if self.account is not None:
                 logger.error("LiveVox refused the stored password of a named account lately",
                              extra={"account": self.account})
             raise Unauthorized("LiveVox refused this password recently")
-        return None
+        seen = records.refusals(self.store, self.identity)
+        if seen is not None and int(seen["count"]) >= settings.livevox().refusal_limit:
+            raise self._paused(seen)
 
     def work(self) -> Session:
         """Under the identity's lease: validate the cached session of this password, or log in (if not paused)."""
@@ -305,9 +315,11 @@ def log_in(request: LoginRequest) -> Session:
     store = token_store()
     attempt = _Attempt(store, identity, deployment.mac(credentials.password), credentials,
                        who.name if isinstance(who, Account) else None, request.fresh, store.now())
-    hit = attempt.cached(store.get(attempt.session_pk))
+    item = store.get(attempt.session_pk)
+    hit = attempt.cached(item)
     if hit is not None:
         return hit
+    attempt.screen(item)  # a refused password or a paused user never waits for the lease
     config = settings.livevox()
     return store.single_flight(
         Keys.lvx_lock(*identity), lease_seconds=config.lease_seconds, wait_seconds=config.login_wait_seconds,
