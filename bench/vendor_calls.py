@@ -13,11 +13,13 @@ import requests
 from bench.environment import Backends
 from bench.stats import summarize
 from local import template
+from local.sandbox import livevox, loudvoice
+from local.sandbox.client import SandboxClient
 from local.stack import Stack
 
 WORKERS = 16
 WARM_UP_TOKEN = "0b7c2a1e-4f3d-4c2b-9a8e-1d2c3b4a5f60"
-LOUDVOICE_AUTH = ("sandbox-public-key", "sandbox-private-key")
+LOUDVOICE_AUTH = (loudvoice.PUBLIC_KEY, loudvoice.PRIVATE_KEY)
 
 
 def _run(requests_count: int, send: Callable[[int], int]) -> dict[str, Any]:
@@ -38,18 +40,18 @@ def _run(requests_count: int, send: Callable[[int], int]) -> dict[str, Any]:
 
 
 def _livevox_body(index: int) -> dict[str, Any]:
-    return {"client_name": "SANDBOX", "user_name": f"bench-user-{index % 10}", "password": "sandbox-password"}
+    return {"client_name": livevox.CLIENT_NAME, "user_name": f"bench-user-{index % 10}", "password": livevox.PASSWORD}
 
 
 def _wrong_password(user: str, index: int) -> dict[str, Any]:
     """A different wrong password each time: the worst case (a repeated one is remembered after one refusal)."""
-    return {"clientName": "SANDBOX", "userName": user, "password": f"wrong-{index}", "agent": False}
+    return {"clientName": livevox.CLIENT_NAME, "userName": user, "password": f"wrong-{index}", "agent": False}
 
 
-def _storm(session: requests.Session, api_url: str, sandbox: str, requests_count: int) -> dict[str, Any]:
+def _storm(session: requests.Session, controls: SandboxClient, api_url: str, requests_count: int) -> dict[str, Any]:
     """Wrong passwords for one user through us and straight at LiveVox: logins made and whether LiveVox locked it."""
     limit = int(template.parameter_defaults()["LiveVoxRefusalLimit"])
-    session.delete(f"{sandbox}/_sandbox/calls", timeout=10)
+    controls.clear_calls()
 
     def through_us(i: int) -> int:
         body = _wrong_password("storm-user", i)
@@ -58,12 +60,12 @@ def _storm(session: requests.Session, api_url: str, sandbox: str, requests_count
             timeout=60).status_code
 
     ours = _run(requests_count, through_us)
-    made = session.get(f"{sandbox}/_sandbox/calls", timeout=10).json().get("livevox.login", 0)
+    made = controls.calls().get("livevox.login", 0)
     every_time = _run(requests_count, lambda i: session.post(
-        f"{sandbox}/livevox/session/login", json=_wrong_password("storm-direct-user", i),
-        headers={"LV-Access": "sandbox-access-token"}, timeout=60).status_code)
-    locked = {name: session.get(f"{sandbox}/_sandbox/livevox/users/{user}", timeout=10).json()["locked"]
-              for name, user in (("through_authhooks", "storm-user"), ("vendor_every_time", "storm-direct-user"))}
+        f"{controls.url}/livevox/session/login", json=_wrong_password("storm-direct-user", i),
+        headers={"LV-Access": livevox.ACCESS_TOKEN}, timeout=60).status_code)
+    locked = {"through_authhooks": controls.livevox_user("storm-user")["locked"],
+              "vendor_every_time": controls.livevox_user("storm-direct-user")["locked"]}
     return {"vendor_calls": made, "floor": limit, "through_authhooks": ours, "vendor_every_time": every_time,
             "speedup": round(every_time["wall_s"] / ours["wall_s"], 2), "user_locked": locked}
 
@@ -79,7 +81,8 @@ def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=WORKERS))
     try:
         sandbox = stack.sandbox_url
-        session.post(f"{sandbox}/_sandbox/latency", json={"ms": latency_ms}, timeout=10).raise_for_status()
+        controls = SandboxClient(sandbox, session)
+        controls.latency(latency_ms)
         results: dict[str, Any] = {"vendor_latency_ms": latency_ms, "requests": requests_count, "workers": WORKERS}
 
         cases = {
@@ -87,8 +90,8 @@ def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]
                 "livevox.login", 10,
                 lambda i: session.post(f"{stack.api_url}/livevox/sessions", json=_livevox_body(i), timeout=60),
                 lambda i: session.post(f"{sandbox}/livevox/session/login", json={
-                    "clientName": "SANDBOX", "userName": f"bench-user-{i % 10}", "password": "sandbox-password",
-                    "agent": False}, headers={"LV-Access": "sandbox-access-token"}, timeout=60),
+                    "clientName": livevox.CLIENT_NAME, "userName": f"bench-user-{i % 10}", "password": livevox.PASSWORD,
+                    "agent": False}, headers={"LV-Access": livevox.ACCESS_TOKEN}, timeout=60),
             ),
             "LoudVoice (50 authors)": (
                 "loudvoice.session_start", 50,
@@ -102,9 +105,9 @@ def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]
         for path in ("/livevox/sessions/warm-up", f"/loudvoice/sessions/{WARM_UP_TOKEN}"):
             _run(WORKERS * 2, lambda _, p=path: session.get(f"{stack.api_url}{p}", timeout=60).status_code)
         for name, (counter, floor, through_us, direct) in cases.items():
-            session.delete(f"{sandbox}/_sandbox/calls", timeout=10)
+            controls.clear_calls()
             ours = _run(requests_count, lambda i, send=through_us: send(i).status_code)
-            made = session.get(f"{sandbox}/_sandbox/calls", timeout=10).json().get(counter, 0)
+            made = controls.calls().get(counter, 0)
             every_time = _run(requests_count, lambda i, send=direct: send(i).status_code)
             results[name] = {
                 "vendor_calls": made,
@@ -113,7 +116,7 @@ def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]
                 "vendor_every_time": every_time,
                 "speedup": round(every_time["wall_s"] / ours["wall_s"], 2),
             }
-        results["LiveVox wrong-password storm (1 user)"] = _storm(session, stack.api_url, sandbox, requests_count)
+        results["LiveVox wrong-password storm (1 user)"] = _storm(session, controls, stack.api_url, requests_count)
         return results
     finally:
         session.close()

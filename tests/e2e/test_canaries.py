@@ -46,9 +46,10 @@ ID_TOKEN = f"sandbox-id-token:{_canary('sso-user')}"
 SECRETS = {
     "BazaarvoiceSecret": {"passkey": PASSKEY},
     "LoudVoiceSecret": {"public_key": PUBLIC_KEY, "private_key": PRIVATE_KEY},
-    "LiveVoxSecret": {"access_token": ACCESS_TOKEN, "session_key": SESSION_KEY,
+    "LiveVoxSecret": {"access_token": ACCESS_TOKEN,
                       "accounts": {"canary": {"client_name": "SANDBOX", "user_name": "canary-user",
                                               "password": PASSWORD, "agent": False}}},
+    "LiveVoxSessionKeySecret": {"session_key": SESSION_KEY},
 }
 ACCEPTED = Credentials(bazaarvoice_passkey=PASSKEY, loudvoice_public_key=PUBLIC_KEY, loudvoice_private_key=PRIVATE_KEY,
                        livevox_access_token=ACCESS_TOKEN, livevox_password=PASSWORD)

@@ -34,7 +34,7 @@ def lv_calls(url: str) -> dict[str, int]:
 
 
 def vendor_expiration(url: str, author_token: str, session_token: str) -> str:
-    """The sandbox's ``date_expiration`` of a live session, as API.md's ISO 8601 UTC."""
+    """The sandbox's ``date_expiration`` of a live session, as docs/api.md's ISO 8601 UTC."""
     answer = requests.get(f"{url}/loudvoice/loudvoice/authors/sessions.json",
                           params={"filters": f"author_token:eq:{author_token}"}, auth=CANARIES, timeout=5)
     answer.raise_for_status()

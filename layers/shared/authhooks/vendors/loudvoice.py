@@ -189,7 +189,7 @@ def vendor_status(body: Any) -> tuple[int | None, str]:
 
 
 def vendor_error(operation: str, answer: VendorResponse) -> ServiceError:
-    """The error a LoudVoice refusal means for our caller (API.md's taxonomy)."""
+    """The error a LoudVoice refusal means for our caller (docs/api.md's taxonomy)."""
     _, info = vendor_status(answer.body)
     # The vendor may echo what we sent: blank every known secret before it reaches a response body.
     detail = redactor.scrub(info)[:_MAX_DETAIL] or f"HTTP {answer.status}"
