@@ -238,9 +238,7 @@ class _Attempt:
                 logger.error("LiveVox refused the stored password of a named account lately",
                              extra={"account": self.account})
             raise Unauthorized("LiveVox refused this password recently")
-        seen = records.refusals(self.store, self.identity)
-        if seen is not None and int(seen["count"]) >= settings.livevox().refusal_limit:
-            raise self._paused(seen)
+        self._unless_paused()
 
     def work(self) -> Session:
         """Under the identity's lease: validate the cached session of this password, or log in (if not paused)."""
@@ -249,14 +247,11 @@ class _Attempt:
             confirmed = self._validated(item)
             if confirmed is not None:
                 return confirmed
-        seen = records.refusals(self.store, self.identity)
-        config = settings.livevox()
-        if seen is not None and int(seen["count"]) >= config.refusal_limit:
-            raise self._paused(seen)
+        seen = self._unless_paused()
         try:
             answer = _vendor_login(self.credentials)
         except Unauthorized:
-            self._refused(config.refusal_seconds)
+            self._refused()
             raise
         if seen is not None:
             records.clear_refusals(self.store, self.identity, seen)
@@ -280,8 +275,15 @@ class _Attempt:
         confirmed = records.confirm(self.store, self.session_pk, item["session_id"])
         return _hit(self.store, confirmed) if confirmed is not None else None
 
-    def _refused(self, window_seconds: int) -> None:
-        count = records.refuse(self.store, self.identity, self.mac, window_seconds)
+    def _unless_paused(self) -> Item | None:
+        """The user's refusal count in the window; 429 when it has reached the limit."""
+        seen = records.refusals(self.store, self.identity)
+        if seen is not None and int(seen["count"]) >= settings.livevox().refusal_limit:
+            raise self._paused(seen)
+        return seen
+
+    def _refused(self) -> None:
+        count = records.refuse(self.store, self.identity, self.mac, settings.livevox().refusal_seconds)
         metrics.add_metric(name="LoginRefused", unit=MetricUnit.Count, value=1)
         extra = {"refused_logins": int(count["count"]), "refusal_limit": settings.livevox().refusal_limit}
         if self.account is not None:
