@@ -229,16 +229,16 @@ class _Attempt:
         return found
 
     def screen(self, item: Item | None) -> None:
-        """Before anything goes to LiveVox for a password the cached session does not prove: 401 when LiveVox
-        refused this password lately, 429 while this user's logins are paused."""
+        """Before anything goes to LiveVox for a password the cached session does not prove: 429 while this user's
+        logins are paused, 401 when LiveVox refused this password lately."""
         if item is not None and records.same(item.get("password_mac"), self.mac):
             return  # the cached session's own password: validated, not refused
+        self._unless_paused()  # first: a storm of wrong passwords is answered with one read more than a hit
         if records.refused(self.store, self.identity, self.mac):
             if self.account is not None:
                 logger.error("LiveVox refused the stored password of a named account lately",
                              extra={"account": self.account})
             raise Unauthorized("LiveVox refused this password recently")
-        self._unless_paused()
 
     def work(self) -> Session:
         """Under the identity's lease: validate the cached session of this password, or log in (if not paused)."""
