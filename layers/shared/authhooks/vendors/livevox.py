@@ -152,12 +152,14 @@ def _names_the_session(response: VendorResponse) -> bool:
 def _log_answer_shape(operation: str, response: VendorResponse) -> None:
     """The SSO request is unconfirmed: say what LiveVox answered (status, type, field names; never values)."""
     body = response.body
-    logger.warning("LiveVox SSO login failed; check LiveVoxSsoPath and the SSO field names against the customer's "
-                   "LiveVox documentation",
-                   extra={"operation": operation, "status": response.status,
-                          "content_type": response.header("Content-Type"),
-                          "body_fields": sorted(str(k)[:64] for k in body)[:20] if isinstance(body, dict) else None,
-                          "body_type": type(body).__name__ if response.json_ok else "not JSON"})
+    # A refused id token is the caller's; any other failure more likely means the request itself is wrong.
+    log = logger.info if response.status in (401, 403) else logger.warning
+    log("LiveVox SSO login failed; check LiveVoxSsoPath and the SSO field names against the customer's "
+        "LiveVox documentation",
+        extra={"operation": operation, "status": response.status,
+               "content_type": response.header("Content-Type"),
+               "body_fields": sorted(str(k)[:64] for k in body)[:20] if isinstance(body, dict) else None,
+               "body_type": type(body).__name__ if response.json_ok else "not JSON"})
 
 
 # 2xx: the session is known; 401/404: LiveVox does not know it (any more).
