@@ -65,6 +65,10 @@ class _Handler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         _LOG.debug(format, *args)
 
+    def log_error(self, format: str, *args: Any) -> None:
+        # Malformed requests (414, 400 from the request line parser): the client's problem, not ours.
+        _LOG.info(format, *args)
+
     def handle_expect_100(self) -> bool:
         # Refuse an oversized body before the client sends it.
         if self._declared_length() > self.server.max_body:
