@@ -181,11 +181,12 @@ def test_fresh_sso_logs_in(api: Any, sandbox_url: str) -> None:
 def test_a_validate_refused_for_another_reason_keeps_the_session(api: Any, sandbox: Any, aws: Any) -> None:
     login = api.post(SESSIONS, json=credentials()).json()
     before = records(aws)
+    accepted = sandbox.state.livevox.access_token
     sandbox.state.livevox.access_token = "rotated-at-livevox"  # our LV-Access token is no longer accepted
     try:
         reply = api.get(f"{SESSIONS}/{login['session_id']}")
     finally:
-        sandbox.state.livevox.access_token = "sandbox-access-token"
+        sandbox.state.livevox.access_token = accepted
     assert reply.status == 502 and reply.json()["code"] == "vendor_rejected"
     assert records(aws) == before
     assert api.get(f"{SESSIONS}/{login['session_id']}").status == 200
