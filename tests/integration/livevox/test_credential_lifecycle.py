@@ -53,6 +53,21 @@ def test_a_password_changed_at_livevox_works_at_once_and_the_old_one_is_refused(
     assert logins(sandbox_url) == 3
 
 
+def test_a_named_accounts_password_rotated_in_the_secret_works_at_once(
+        api: Any, aws: Any, sandbox_client: SandboxClient, sandbox_url: str) -> None:
+    old = api.post(SESSIONS, json={"account": "demo"}).json()
+    sandbox_client.livevox_change_password("demo-user", "rotated-demo-password")
+    name = settings.livevox().secret_name
+    secret = json.loads(aws.secretsmanager.get_secret_value(SecretId=name)["SecretString"])
+    secret["accounts"]["demo"]["password"] = "rotated-demo-password"
+    aws.secretsmanager.put_secret_value(SecretId=name, SecretString=json.dumps(secret))
+    settings.reset()  # as after the secret cache's max age
+    new = api.post(SESSIONS, json={"account": "demo"})
+    assert new.status == 200, new.text
+    assert new.json()["cached"] is False and new.json()["session_id"] != old["session_id"]
+    assert logins(sandbox_url) == 2
+
+
 def test_a_refused_new_password_leaves_the_cached_session_to_its_own_password(api: Any, sandbox_url: str) -> None:
     first = api.post(SESSIONS, json=credentials("quinn")).json()
     assert api.post(SESSIONS, json=credentials("quinn", password="guess-1")).status == 401
