@@ -100,6 +100,11 @@ class LiveVox:
     session_margin_seconds: int
     login_wait_seconds: float
     lease_seconds: int
+    sso_client_field: str
+    sso_token_field: str
+    revalidate_seconds: int
+    refusal_seconds: int
+    refusal_limit: int
 
     @classmethod
     def from_env(cls) -> LiveVox:
@@ -113,6 +118,11 @@ class LiveVox:
             session_margin_seconds=int(_env("LIVEVOX_SESSION_MARGIN_SECONDS")),
             login_wait_seconds=float(_env("LIVEVOX_LOGIN_WAIT_SECONDS")),
             lease_seconds=int(_env("LIVEVOX_LEASE_SECONDS")),
+            sso_client_field=_env("LIVEVOX_SSO_CLIENT_FIELD"),
+            sso_token_field=_env("LIVEVOX_SSO_TOKEN_FIELD"),
+            revalidate_seconds=int(_env("LIVEVOX_REVALIDATE_SECONDS")),
+            refusal_seconds=int(_env("LIVEVOX_REFUSAL_SECONDS")),
+            refusal_limit=int(_env("LIVEVOX_REFUSAL_LIMIT")),
         )
 
 
