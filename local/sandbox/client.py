@@ -80,3 +80,8 @@ class SandboxClient:
     def mint_loudvoice_identity(self) -> str:
         """A LoudVoice (OneAll) identity token the sandbox will accept."""
         return self._call("POST", "/loudvoice/identities", 201).json()["identity_token"]
+
+    def loudvoice_switches(self, **switches: Any) -> dict[str, Any]:
+        """Make the LoudVoice sandbox misbehave: `plan_limit` (OneAll's 403 "limit exceeded" on every call),
+        `plain_errors` (refusals as HTML pages), `date_expiration` (the text new sessions carry); others kept."""
+        return self._call("POST", "/loudvoice/switches", 200, switches).json()

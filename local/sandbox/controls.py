@@ -50,6 +50,7 @@ class ControlService(Service):
             Route("POST", "/bazaarvoice/tokens", "bazaarvoice_token", self.mint_bazaarvoice_token),
             Route("POST", "/bazaarvoice/error_shape", "bazaarvoice_error_shape", self.set_error_shape),
             Route("POST", "/loudvoice/identities", "loudvoice_identity", self.mint_loudvoice_identity),
+            Route("POST", "/loudvoice/switches", "loudvoice_switches", self.set_loudvoice_switches),
         )
 
     def clear_calls(self, request: Request, match: object) -> Response:
@@ -130,6 +131,25 @@ class ControlService(Service):
     def mint_loudvoice_identity(self, request: Request, match: object) -> Response:
         """`POST /_sandbox/loudvoice/identities`."""
         return Response.json(201, {"identity_token": self.state.loudvoice.mint_identity()})
+
+
+    def set_loudvoice_switches(self, request: Request, match: object) -> Response:
+        """`POST /_sandbox/loudvoice/switches {"plan_limit": bool, "plain_errors": bool, "date_expiration": str|null}`:
+        the keys given are set, the others kept."""
+        body = _control_body(request)
+        switches = self.state.loudvoice.switches
+        unknown = set(body) - set(switches.as_dict())
+        if unknown:
+            raise _invalid(f"unknown switches: {', '.join(sorted(unknown))}")
+        for key in ("plan_limit", "plain_errors"):
+            if key in body and not isinstance(body[key], bool):
+                raise _invalid(f"{key} must be a boolean")
+        expiration = body.get("date_expiration")
+        if expiration is not None and not isinstance(expiration, str):
+            raise _invalid("date_expiration must be a string or null")
+        for key, value in body.items():
+            setattr(switches, key, value)
+        return Response.json(200, switches.as_dict())
 
 
 def _control_body(request: Request) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def _session(response: requests.Response, status: int) -> dict[str, Any]:
     assert set(body["response"]) == {"request", "result"}
     request = body["response"]["request"]
     assert request["resource"] == "/loudvoice/authors/sessions.json"
-    assert parsedate_to_datetime(request["date"]).utcoffset() == timedelta(0)
+    assert parsedate_to_datetime(request["date"]).utcoffset() == timedelta(hours=2), "OneAll's numeric offsets"
     assert request["status"]["flag"] == "success"
     assert request["status"]["code"] == status
     assert isinstance(request["status"]["info"], str)
@@ -68,7 +68,7 @@ def test_reference_creates_then_updates(sandbox_url: str) -> None:
     assert created["date_last_update"] is None
     start = parsedate_to_datetime(created["date_creation"])
     assert parsedate_to_datetime(created["date_expiration"]) - start == timedelta(seconds=3600)
-    assert created["date_creation"].endswith(" +0000")
+    assert created["date_creation"].endswith(" +0200")
 
     updated = _session(lv_start(sandbox_url, {"author_reference": "USER-1", "name": "John Q. Doe"}), 200)
     assert updated["author"]["author_token"] == author["author_token"]
