@@ -123,9 +123,14 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
 
 
 @pytest.mark.parametrize(("info", "field"), [
-    ("author.email is not a valid email address", "author.email"),
-    ("author.name is required to create a new author", "author.name"),
-    ("request.author_session.session.expires_in must be an integer", "expires_in"),
+    # OneAll names the refused node (VENDORS.md, "Evidence gathered later").
+    ("The node [request->author_session->author->email] is invalid, it must contain a valid email address",
+     "author.email"),
+    ("The node [request->author_session->author->name] is invalid, the name is required to create a new author",
+     "author.name"),
+    ("The node [request->author_session->author->picture_url] is invalid", "author.picture_url"),
+    ("The node [request->author_session->session->expires_in] is invalid, it must be an integer", "expires_in"),
+    ("The node [request->author_session] is invalid", "author"),
     ("Something else went wrong", "author"),
 ])
 def test_400_is_invalid_request_with_the_vendors_text(info: str, field: str) -> None:
