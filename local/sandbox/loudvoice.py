@@ -26,6 +26,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _FILTER = re.compile(r"author_token:eq:(?P<token>[^,]+)")
 # The site's subdomain (template default LoudVoiceSubdomain); `/sites/<other>/...` is a site OneAll does not know.
 SITE = "sandbox"
+_SITE_PREFIX = re.compile(r"^/sites/[^/]+")
 # OneAll writes dates in the site's zone with a numeric offset, not in UTC.
 SITE_ZONE = timezone(timedelta(hours=2))
 _AUTHOR_NODE = "request->author_session->author"
@@ -310,7 +311,7 @@ class LoudVoiceWire(Service):
         envelope: dict[str, Any] = {
             "request": {
                 "date": rfc2822(self.backend.now()),
-                "resource": request.path,
+                "resource": _SITE_PREFIX.sub("", request.path),  # the site is OneAll's host name, not its path
                 "status": {"flag": flag, "code": status, "info": info},
             }
         }
