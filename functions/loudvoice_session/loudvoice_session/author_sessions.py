@@ -177,13 +177,13 @@ def end(token: str) -> None:
     The store stops handing the session out before LoudVoice is asked (see records.py), so no start racing
     this one is served a session LoudVoice already ended.
     """
-    marked = records.begin_end(token)
+    ending = records.begin_end(token)
     try:
         loudvoice.client().delete_session(token)
     except NotFound:
         logger.info("author session was already gone at LoudVoice")
     except ServiceError:
-        if marked is not None:
-            records.undo_end(token)
+        if ending is not None:
+            records.undo_end(ending)
         raise
     records.forget(token)

@@ -14,15 +14,16 @@ Every write that depends on what was read is conditional:
   none); a start that loses that race cannot know which metadata LoudVoice confirmed last, so it *unlinks* the
   author record (fingerprint cleared, new version) and the next start asks LoudVoice;
 - a ``DELETE`` marks the session record ``ending`` and unlinks the author record (only if it still names that
-  session) before it calls LoudVoice, and forgets the session record after; when LoudVoice refused, the mark is
-  undone. A mark left behind (the store failed after LoudVoice ended the session) is finished by the next request
-  for that session.
+  session, at the version read) before it calls LoudVoice, and forgets the session record after; when LoudVoice
+  refused, both records are put back as they were (unless something newer was written meanwhile). A mark left
+  behind (the store failed after LoudVoice ended the session) is finished by the next request for that session.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from authhooks.errors import ServiceError
@@ -91,25 +92,45 @@ def is_ending(record: Mapping[str, Any]) -> bool:
     return bool(record.get(ENDING))
 
 
-def begin_end(token: str) -> Item | None:
+@dataclass(frozen=True)
+class Ending:
+    """What ``begin_end`` changed, so that ``undo_end`` can put it back exactly."""
+
+    token: str
+    session: Item  # the session record as it was before the mark
+    author: Item | None = None  # the author record as it was, when it named this session and was unlinked
+    author_version: str | None = None  # the version the unlink wrote
+
+
+def begin_end(token: str) -> Ending | None:
     """Before LoudVoice is asked to end the session: mark its record and unlink the author's pointer to it.
 
-    Returns the marked record, or None when we hold no live record of it.
+    Returns what was changed, or None when we hold no live record of the session.
     """
     store = token_store()
     marked = store.update(Keys.lv_session(token), set={ENDING: True}).item
-    if marked is not None and marked.get(AUTHOR_PK):
-        _unlink(marked[AUTHOR_PK], require={SESSION_TOKEN: token})
-    return marked
+    if marked is None:
+        return None
+    session = {key: value for key, value in marked.items() if key != ENDING}
+    author_pk = marked.get(AUTHOR_PK)
+    author = store.get(author_pk) if author_pk else None
+    if author is None or author.get(SESSION_TOKEN) != token:
+        return Ending(token, session)
+    version = _unlink(author_pk, require={SESSION_TOKEN: token, VERSION: author.get(VERSION, "")})
+    return Ending(token, session, author, version) if version else Ending(token, session)
 
 
-def undo_end(token: str) -> None:
-    """LoudVoice refused to end the session (it still has it): take the mark back. A failure is logged."""
+def undo_end(ending: Ending) -> None:
+    """LoudVoice refused to end the session (it still has it): put both records back as they were, unless
+    something newer was written meanwhile. A failure is logged: the next request for the session finishes the end."""
+    store = token_store()
     try:
-        token_store().update(Keys.lv_session(token), set={ENDING: False}, require={ENDING: True})
+        store.put(ending.session["pk"], ending.session, ending.session["expires_at"], require={ENDING: True})
+        if ending.author is not None:
+            store.put(ending.author["pk"], ending.author, ending.author["expires_at"],
+                      require={VERSION: ending.author_version})
     except ServiceError as exc:
-        logger.warning("could not take back the end mark of a session; the next request finishes the end",
-                       extra={"reason": exc.code})
+        logger.warning("could not take back the end mark of a session", extra={"reason": exc.code})
 
 
 def forget(token: str) -> None:
@@ -119,6 +140,11 @@ def forget(token: str) -> None:
         _unlink(old[AUTHOR_PK], require={SESSION_TOKEN: token})
 
 
-def _unlink(author_pk: str, require: Mapping[str, Any] | None = None) -> None:
-    """No start reuses the author record any more; a new version makes every start that read it before lose."""
-    token_store().update(author_pk, set={FINGERPRINT: UNLINKED, VERSION: _version()}, require=require)
+def _unlink(author_pk: str, require: Mapping[str, Any] | None = None) -> str | None:
+    """No start reuses the author record any more; a new version makes every start that read it before lose.
+
+    Returns that version, or None when the record was absent or ``require`` did not hold.
+    """
+    version = _version()
+    unlinked = token_store().update(author_pk, set={FINGERPRINT: UNLINKED, VERSION: version}, require=require)
+    return version if unlinked.item is not None else None
