@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install browser dev test lint build invoke bench audit clean
+.PHONY: install browser dev test lint build invoke bench audit clean secret secrets-check
 
 $(BIN)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,20 @@ $(BIN)/.installed: requirements-dev.txt
 
 install: $(BIN)/.installed
 
-# Debian's Chromium for the landing-page browser tests (no browser download: the network is closed).
-browser:
+# Debian's Chromium for the landing-page browser tests (no browser download: the network is closed), a Japanese
+# font for the CJK screenshots, and the pinned axe-core accessibility checker from the npm registry (git-ignored).
+AXE_CORE_VERSION := 4.14.1
+AXE_DIR := tests/e2e/.axe
+AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
+
+browser: $(AXE)
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@fc-list :lang=ja | grep -q . || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq fonts-noto-cjk; }
+
+$(AXE): Makefile
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+	npm install --prefix $(AXE_DIR) --no-save --no-package-lock --no-audit --no-fund axe-core@$(AXE_CORE_VERSION)
+	touch $@
 
 dev: install
 	$(BIN)/python -m local
@@ -37,6 +48,13 @@ build: install
 test: install browser lint build
 	AUTHHOOKS_ARTIFACT=build $(BIN)/python -m pytest
 
+# make secret VENDOR=livevox FILE=livevox.json STACK=authhooks-staging: merge, check, never print a value.
+secret: install
+	$(BIN)/python -m scripts.vendor_secrets put $(VENDOR) --stack $(STACK) --file $(FILE)
+
+secrets-check: install
+	$(BIN)/python -m scripts.vendor_secrets check --stack $(STACK)
+
 # make invoke FN=LoudVoiceSessionFunction EVENT=events/loudvoice_start_session.json
 invoke: install
 	$(BIN)/python -m local.invoke $(FN) $(EVENT)
@@ -46,7 +64,7 @@ bench: install build
 
 # OpenAPI, fuzzing, fault matrix, hostile transport, canaries, template policies with larger budgets; one table.
 audit: install build
-	AUTHHOOKS_ARTIFACT=build AUTHHOOKS_FUZZ_EXAMPLES=$${AUTHHOOKS_FUZZ_EXAMPLES:-1000} \
+	AUTHHOOKS_ARTIFACT=build AUTHHOOKS_FUZZ_EXAMPLES=$${AUTHHOOKS_FUZZ_EXAMPLES:-1000} AUTHHOOKS_AWS_FAULTS=all \
 		AUTHHOOKS_FUZZ_SCENARIOS=$${AUTHHOOKS_FUZZ_SCENARIOS:-300} $(BIN)/python -m local.audit
 
 clean:

@@ -12,11 +12,13 @@ import requests
 
 from bench.environment import Backends
 from bench.stats import summarize
+from local.sandbox import livevox, loudvoice
+from local.sandbox.client import SandboxClient
 from local.stack import Stack
 
 WORKERS = 16
 WARM_UP_TOKEN = "0b7c2a1e-4f3d-4c2b-9a8e-1d2c3b4a5f60"
-LOUDVOICE_AUTH = ("sandbox-public-key", "sandbox-private-key")
+LOUDVOICE_AUTH = (loudvoice.PUBLIC_KEY, loudvoice.PRIVATE_KEY)
 
 
 def _run(requests_count: int, send: Callable[[int], int]) -> dict[str, Any]:
@@ -37,7 +39,7 @@ def _run(requests_count: int, send: Callable[[int], int]) -> dict[str, Any]:
 
 
 def _livevox_body(index: int) -> dict[str, Any]:
-    return {"client_name": "SANDBOX", "user_name": f"bench-user-{index % 10}", "password": "sandbox-password"}
+    return {"client_name": livevox.CLIENT_NAME, "user_name": f"bench-user-{index % 10}", "password": livevox.PASSWORD}
 
 
 def _loudvoice_body(index: int) -> dict[str, Any]:
@@ -51,7 +53,8 @@ def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=WORKERS))
     try:
         sandbox = stack.sandbox_url
-        session.post(f"{sandbox}/_sandbox/latency", json={"ms": latency_ms}, timeout=10).raise_for_status()
+        controls = SandboxClient(sandbox, session)
+        controls.latency(latency_ms)
         results: dict[str, Any] = {"vendor_latency_ms": latency_ms, "requests": requests_count, "workers": WORKERS}
 
         cases = {
@@ -59,8 +62,8 @@ def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]
                 "livevox.login", 10,
                 lambda i: session.post(f"{stack.api_url}/livevox/sessions", json=_livevox_body(i), timeout=60),
                 lambda i: session.post(f"{sandbox}/livevox/session/login", json={
-                    "clientName": "SANDBOX", "userName": f"bench-user-{i % 10}", "password": "sandbox-password",
-                    "agent": False}, headers={"LV-Access": "sandbox-access-token"}, timeout=60),
+                    "clientName": livevox.CLIENT_NAME, "userName": f"bench-user-{i % 10}", "password": livevox.PASSWORD,
+                    "agent": False}, headers={"LV-Access": livevox.ACCESS_TOKEN}, timeout=60),
             ),
             "LoudVoice (50 authors)": (
                 "loudvoice.session_start", 50,
@@ -74,9 +77,9 @@ def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]
         for path in ("/livevox/sessions/warm-up", f"/loudvoice/sessions/{WARM_UP_TOKEN}"):
             _run(WORKERS * 2, lambda _, p=path: session.get(f"{stack.api_url}{p}", timeout=60).status_code)
         for name, (counter, floor, through_us, direct) in cases.items():
-            session.delete(f"{sandbox}/_sandbox/calls", timeout=10)
+            controls.clear_calls()
             ours = _run(requests_count, lambda i, send=through_us: send(i).status_code)
-            made = session.get(f"{sandbox}/_sandbox/calls", timeout=10).json().get(counter, 0)
+            made = controls.calls().get(counter, 0)
             every_time = _run(requests_count, lambda i, send=direct: send(i).status_code)
             results[name] = {
                 "vendor_calls": made,

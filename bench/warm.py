@@ -15,12 +15,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import requests
 from botocore import xform_name
 
 from bench.environment import Backends
 from bench.stats import summarize
 from local import events, runtime, template
+from local.sandbox.client import SandboxClient
 
 WARMUP = 50
 
@@ -63,8 +63,7 @@ def _timed_pair(ours: Callable[[], Any], base: Callable[[], Any], count: int) ->
 
 def _paths(call: Caller, sandbox_url: str) -> dict[str, Callable[[], tuple[int, Any]]]:
     """Set up one cached record per function and return the request that hits it."""
-    minted = requests.post(f"{sandbox_url}/_sandbox/bazaarvoice/tokens", json={"email": "bench@example.com"},
-                           timeout=10).json()
+    minted = SandboxClient(sandbox_url).mint_bazaarvoice_token(email="bench@example.com")
     status, confirmed = call("POST", "/bazaarvoice/confirm", {"bv_authtoken": minted["bv_authtoken"]})
     assert status == 200, confirmed
     user_path = f"/bazaarvoice/users/{confirmed['bv_user_id']}"

@@ -73,7 +73,7 @@ def serve() -> int:
 
 
 def banner(stack: Stack) -> str:
-    """The start-up text: addresses, the sandbox demo credentials of API.md, and three requests to try."""
+    """The start-up text: addresses, the sandbox demo credentials of docs/api.md, and three requests to try."""
     from local.sandbox import bazaarvoice, livevox, loudvoice
 
     api, sandbox, dynamodb = stack.api_url, stack.sandbox_url, stack.dynamodb_url

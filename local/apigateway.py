@@ -16,11 +16,18 @@ from typing import Any, Self
 
 from werkzeug.wrappers import Request, Response
 
-from local import events, serving, template
+from local import events, runtime, serving, template
 
 _LOG = logging.getLogger("local.apigateway")
 PROBLEM_JSON = "application/problem+json"
-MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit; the functions enforce their smaller one
+# HTTP API quotas, "Payload size 10 MB": docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# Lambda quotas, synchronous invocation payload "6 MB each for request and response":
+# docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+MAX_INVOKE_BYTES = 6 * 1024 * 1024
+# What an HTTP API answers when its Lambda integration fails (a timeout, a payload Lambda refuses):
+# docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html
+INTEGRATION_FAILURE = (500, b'{"message":"Internal Server Error"}')
 OPENAPI = template.ROOT / "openapi.yaml"
 # /docs: Swagger UI from the pinned swagger-ui-bundle package, every asset served here (no CDN).
 DOCS_PAGES = Path(__file__).resolve().parent / "docs"
@@ -43,9 +50,13 @@ class GatewayError(Exception):
         self.status, self.code, self.title, self.detail = status, code, title, detail
 
     def problem(self, request_id: str) -> bytes:
-        """The RFC 9457 body every JSON route answers errors with (API.md, "Errors")."""
+        """The RFC 9457 body every JSON route answers errors with (docs/api.md, "Errors")."""
         return json.dumps({"type": "about:blank", "title": self.title, "status": self.status, "code": self.code,
                            "detail": self.detail, "request_id": request_id}).encode("utf-8")
+
+
+class IntegrationFailure(Exception):
+    """Lambda refused the invocation or its result (a payload over its limit)."""
 
 
 def _not_found(detail: str) -> GatewayError:
@@ -101,8 +112,17 @@ class _Gateway:
         route, event = routed
         route_key = event["routeKey"]
         try:
+            if len(json.dumps(event)) > MAX_INVOKE_BYTES:
+                raise IntegrationFailure(f"the event is over Lambda's {MAX_INVOKE_BYTES} byte invocation limit")
             result = self.invoke(route.function, event)
+            if len(json.dumps(result)) > MAX_INVOKE_BYTES:
+                raise IntegrationFailure(f"the result is over Lambda's {MAX_INVOKE_BYTES} byte response limit")
             status, headers, raw = events.http_response(result)
+        except (IntegrationFailure, runtime.FunctionTimeout) as failure:
+            _LOG.error("%s failed on %s (request %s): %s", route.function, route_key, request_id,
+                       failure if isinstance(failure, IntegrationFailure) else "timed out, its worker was stopped")
+            status, body = INTEGRATION_FAILURE
+            return _response(status, [("Content-Type", "application/json")], body, request_id), route_key
         except Exception:
             # API Gateway answers 500 (or 503) with {"message": ...} when the function fails; locally a 502
             # problem tells a gateway-side failure (crash, timeout, bad result) from the function's own 500.

@@ -24,6 +24,7 @@ SELECTION = [
     "tests/integration/test_openapi.py",
     "tests/integration/test_template.py",
     "tests/integration/test_fault_matrix.py",
+    "tests/integration/test_aws_fault_matrix.py",
     "tests/e2e/test_fuzz.py",
     "tests/e2e/test_hostile_transport.py",
     "tests/e2e/test_canaries.py",
@@ -55,6 +56,8 @@ def table(figures: dict[str, Counter[str]], routes: list[str], minutes: float, o
     cases = figures["fuzz.cases"]
     covered = [route for route in routes if cases[route] > 0]
     tried, survived = sum(figures["faults.tried"].values()), sum(figures["faults.survived"].values())
+    aws_tried = sum(figures["aws_faults.tried"].values())
+    aws_survived = sum(figures["aws_faults.survived"].values())
     hostile, clean = sum(figures["hostile.sent"].values()), sum(figures["hostile.clean"].values())
     canaries = {name: sum(figures[f"canaries.{name}"].values()) for name in ("values", "log_lines", "answers", "items")}
     fewest = min((cases[route] for route in routes), default=0)
@@ -64,6 +67,9 @@ def table(figures: dict[str, Counter[str]], routes: list[str], minutes: float, o
          f"plus {sum(figures['fuzz.scenario_steps'].values())} steps in stateful scenarios"),
         ("server errors found", f"{sum(figures['server_errors'].values())} (fuzzing and hostile requests)"),
         ("faults tried / survived", f"{tried} / {survived} (every vendor operation x every fault mode)"),
+        ("AWS faults tried / survived", f"{aws_tried} / {aws_survived} (every DynamoDB and Secrets Manager operation "
+                                        "of every route x every fault mode: the promised 503, nothing partial, "
+                                        "nothing the vendor confirmed lost)"),
         ("hostile requests answered cleanly", f"{clean} / {hostile} (a 4xx problem or page; nothing split)"),
         ("canaries leaked", f"{sum(figures['canaries.leaked'].values())} ({canaries['values']} secrets searched in "
                             f"{canaries['log_lines']} log lines, {canaries['answers']} answers, "

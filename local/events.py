@@ -131,9 +131,18 @@ def routed_event(routes: Iterable[Any], method: str, raw_path: str, **event_fiel
     if match is None:
         return None
     route, params = match
-    event = http_api_event(method, raw_path, route_key=route_key(route.method, route.path),
+    event = http_api_event(method, delivered_path(raw_path), route_key=route_key(route.method, route.path),
                            path_parameters=params, iam=not route.public, **event_fields)
     return route, event
+
+
+def delivered_path(raw_path: str) -> str:
+    """The path as an HTTP API hands it to the function (``rawPath``, ``requestContext.http.path``): decoded once.
+
+    Routes are matched on the path as sent (``%2F`` stays inside one segment); only the event carries it decoded.
+    """
+    # HTTP APIs deliver rawPath percent-decoded: captured event in github.com/fastify/aws-lambda-fastify/issues/169.
+    return unquote(raw_path)
 
 
 def match_route(routes: Iterable[Any], method: str, path: str) -> tuple[Any, dict[str, str]] | None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +113,21 @@ class LambdaContext:
 
 # --- worker processes (one Lambda "container" each) ---------------------------------------------
 
+INIT_SECONDS = 60.0  # a cold import on a busy machine; Lambda's own init limit is 10 s, ours must not flake
+
+
+class FunctionTimeout(Exception):
+    """The handler ran past the function's timeout; its worker was stopped (Lambda discards that container)."""
+
+
+class FunctionError(Exception):
+    """The handler raised, or the code did not import: the worker's exception, as text."""
+
+
+class WorkerDied(Exception):
+    """The worker process exited in the middle of a request (a crash, ``os._exit``, memory)."""
+
+
 _worker: dict[str, Any] = {}
 
 
@@ -135,27 +152,152 @@ def _invoke_in_worker(event: dict[str, Any]) -> dict[str, Any]:
     return _worker["handler"](event, context)
 
 
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker loads and how: the function, its environment, the artifact, its timeout, its log file."""
+
+    fn: template.Function
+    env: dict[str, str]
+    artifact: str
+    timeout: float
+    log_file: str | None = None
+
+
+def _serve(conn: Connection, spec: WorkerSpec) -> None:
+    """Child process: load the handler once, then answer one event at a time until the pipe closes."""
+    try:
+        _start_worker(spec.fn, spec.env, spec.artifact, spec.timeout, spec.log_file)
+    except BaseException:
+        conn.send(("error", traceback.format_exc()))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            event = conn.recv()
+        except (EOFError, OSError):
+            return  # the pool is gone
+        try:
+            conn.send(("ok", _invoke_in_worker(event)))
+        except BaseException:
+            conn.send(("error", traceback.format_exc()))
+
+
+class _Worker:
+    """One worker process and the pipe to it."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        context = get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, spec), name=f"lambda-{spec.fn.logical_id}",
+                                       daemon=True)
+        self.process.start()
+        child.close()
+        self.ready = False
+
+    def _receive(self, seconds: float) -> Any:
+        if not self.conn.poll(seconds):
+            raise FunctionTimeout(f"no answer within {seconds:g} s")
+        try:
+            status, value = self.conn.recv()
+        except (EOFError, OSError):
+            raise WorkerDied(f"worker exited (code {self.process.exitcode})") from None
+        if status == "error":
+            raise FunctionError(value)
+        return value
+
+    def call(self, event: dict[str, Any], timeout: float) -> Any:
+        """The handler's result; the init phase has its own, longer, budget."""
+        if not self.ready:
+            self._receive(INIT_SECONDS)
+            self.ready = True
+        self.conn.send(event)
+        return self._receive(timeout)
+
+    def stop(self) -> None:
+        """End the process now (a hung handler never returns by itself)."""
+        self.conn.close()
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(2)
+            if self.process.is_alive():
+                self.process.kill()
+        self.process.join(2)
+
+
 class FunctionPool:
-    """Up to ``max_workers`` processes for one function, started on demand as concurrent requests need them."""
+    """Up to ``max_workers`` processes for one function, started on demand as concurrent requests need them.
+
+    A worker that times out or dies is stopped and forgotten; the next request starts a fresh one, as Lambda
+    replaces a container.
+    """
 
     def __init__(self, fn: template.Function, env: dict[str, str], *, artifact: str | None = None,
                  max_workers: int = 8, timeout: float = 15.0, log_file: str | None = None) -> None:
         self.fn = fn
         self.timeout = timeout
-        self.executor = ProcessPoolExecutor(
-            max_workers=max_workers,
-            mp_context=get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(fn, env, artifact or artifact_kind(), timeout, log_file),
-        )
+        self._spec = WorkerSpec(fn, env, artifact or artifact_kind(), timeout, log_file)
+        self._slots = threading.BoundedSemaphore(max_workers)
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+        self._all: set[_Worker] = set()
+        self._closed = False
+
+    def _take(self) -> _Worker:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"{self.fn.logical_id}'s pool is closed")
+            if self._idle:
+                return self._idle.pop()
+            worker = _Worker(self._spec)
+            self._all.add(worker)
+            return worker
+
+    def _discard(self, worker: _Worker) -> None:
+        with self._lock:
+            self._all.discard(worker)
+        worker.stop()
+
+    def _give_back(self, worker: _Worker) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.append(worker)
+                return
+        self._discard(worker)
 
     def warm(self) -> None:
         """Start one worker and load the handler, so the first request is not a cold start."""
-        self.executor.submit(_invoke_in_worker, {"__warmup__": True}).result(timeout=60)
+        self.invoke({"__warmup__": True})
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        # The handler's own timeout plus room for a cold start.
-        return self.executor.submit(_invoke_in_worker, event).result(timeout=self.timeout + 30)
+        """The handler's result for ``event``; FunctionTimeout, FunctionError or WorkerDied when it has none."""
+        with self._slots:
+            worker = self._take()
+            try:
+                result = worker.call(event, self.timeout)
+            except (FunctionTimeout, WorkerDied):
+                self._discard(worker)
+                raise
+            except FunctionError:
+                # The code did not import: Lambda retries the init in a fresh container on the next request.
+                if not worker.ready:
+                    self._discard(worker)
+                else:
+                    self._give_back(worker)
+                raise
+            self._give_back(worker)
+            return result
+
+    def pids(self) -> set[int]:
+        """The worker processes alive now."""
+        with self._lock:
+            return {w.process.pid for w in self._all if w.process.pid is not None and w.process.is_alive()}
 
     def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        """Stop every worker (idempotent); a request in flight fails."""
+        with self._lock:
+            self._closed = True
+            workers = list(self._all)
+            self._all.clear()
+            self._idle.clear()
+        for worker in workers:
+            worker.stop()

@@ -9,10 +9,8 @@ import logging
 import os
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
@@ -27,7 +25,7 @@ if TYPE_CHECKING:
 
 _LOG = logging.getLogger("local.stack")
 _READY_SECONDS = 60.0  # a cold moto import or handler import on a busy machine
-_GRACE_SECONDS = 5.0  # for workers to finish a request in flight before they are terminated
+_GRACE_SECONDS = 5.0  # for moto's server to stop before it is terminated
 
 
 def _serve_moto(host: str, port: int, conn: Connection) -> None:
@@ -108,21 +106,6 @@ def function_timeout(logical_id: str) -> float:
     tpl = template.cached()
     default = tpl.get("Globals", {}).get("Function", {}).get("Timeout", 3)
     return float(tpl["Resources"][logical_id]["Properties"].get("Timeout", default))
-
-
-def _close_pools(pools: list[runtime.FunctionPool]) -> None:
-    """Shut the pools down and make sure no worker outlives them."""
-    # FunctionPool.close() does not wait, and the executor forgets its processes on shutdown: keep them first.
-    workers = [p for pool in pools for p in list((pool.executor._processes or {}).values())]
-    for pool in pools:
-        pool.close()
-    deadline = time.monotonic() + _GRACE_SECONDS
-    for worker in workers:
-        worker.join(max(0.0, deadline - time.monotonic()))
-    for worker in workers:
-        if worker.is_alive():
-            worker.terminate()
-            worker.join(1)
 
 
 class Stack:
@@ -253,17 +236,9 @@ class Stack:
                        type(exc).__name__, exc)
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        """Run ``event`` through the function's worker pool, as Lambda runs it in a container."""
-        pool = self.pools[logical_id]
-        try:
-            return pool.invoke(event)
-        except BrokenProcessPool:
-            # A worker died (or the code did not import): Lambda starts a fresh container for the next request.
-            with self._pools_lock:
-                if self.pools.get(logical_id) is pool and not self._stopped:
-                    self.pools[logical_id] = self._new_pool(logical_id)
-            pool.close()
-            raise
+        """Run ``event`` through the function's worker pool, as Lambda runs it in a container (a worker that
+        times out or dies is replaced by the pool, as Lambda replaces a container)."""
+        return self.pools[logical_id].invoke(event)
 
     def stop(self) -> None:
         """Stop the API, the workers, the sandboxes and moto (idempotent)."""
@@ -273,7 +248,8 @@ class Stack:
             self._stopped = True
         if self.api is not None:
             self.api.stop()
-        _close_pools(list(self.pools.values()))
+        for pool in self.pools.values():
+            pool.close()
         if self.sandbox is not None:
             self.sandbox.stop()
         if self._moto is not None:

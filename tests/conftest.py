@@ -14,12 +14,18 @@ import pytest
 from local import config, runtime, template
 from local.moto_atomic import make_dynamodb_atomic
 from local.sandbox.client import SandboxClient
+from tests import aws_calls
+
+aws_calls.install()  # before any botocore session exists: every client the functions build records its calls
 
 # Before anything builds a boto3 client: fake credentials, and no endpoint left over from a shell.
 os.environ.update(config.FAKE_AWS_ENV)
 for _name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL") or n == "AWS_PROFILE"]:
     del os.environ[_name]
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "authhooks")
+# Powertools reads the namespace once, at import: the one the template gives the functions locally.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", template.resolve(
+    template.cached()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"],
+    config.names("")))
 make_dynamodb_atomic()  # in-process moto and the threaded moto server both serve from this process
 
 ARTIFACT = runtime.artifact_kind()
@@ -29,6 +35,11 @@ runtime.put_functions_on_path(ARTIFACT)
 # Short vendor timeouts so the timeout faults cost little wall time.
 TEST_OVERRIDES = {"VendorReadTimeout": "1", "VendorConnectTimeout": "1", "LiveVoxLoginWaitSeconds": "4",
                   "LiveVoxLeaseSeconds": "2"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``after_suite`` judge what the whole session recorded: run them last."""
+    items.sort(key=lambda item: item.get_closest_marker("after_suite") is not None)
 
 
 @pytest.fixture(scope="session")

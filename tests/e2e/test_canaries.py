@@ -25,6 +25,7 @@ import requests
 
 from local import config, template
 from local.audit import tally
+from local.sandbox.client import SandboxClient
 from local.sandbox.server import Credentials
 from local.stack import Stack
 from tests.conftest import ARTIFACT, TEST_OVERRIDES
@@ -46,9 +47,10 @@ ID_TOKEN = f"sandbox-id-token:{_canary('sso-user')}"
 SECRETS = {
     "BazaarvoiceSecret": {"passkey": PASSKEY},
     "LoudVoiceSecret": {"public_key": PUBLIC_KEY, "private_key": PRIVATE_KEY},
-    "LiveVoxSecret": {"access_token": ACCESS_TOKEN, "session_key": SESSION_KEY,
+    "LiveVoxSecret": {"access_token": ACCESS_TOKEN,
                       "accounts": {"canary": {"client_name": "SANDBOX", "user_name": "canary-user",
                                               "password": PASSWORD, "agent": False}}},
+    "LiveVoxSessionKeySecret": {"session_key": SESSION_KEY},
 }
 ACCEPTED = Credentials(bazaarvoice_passkey=PASSKEY, loudvoice_public_key=PUBLIC_KEY, loudvoice_private_key=PRIVATE_KEY,
                        livevox_access_token=ACCESS_TOKEN, livevox_password=PASSWORD)
@@ -74,15 +76,15 @@ class Run:
         self.answers.append((route, answer))
         return answer
 
+    @property
+    def sandbox(self) -> SandboxClient:
+        return SandboxClient(self.sandbox_url)
+
     def fault(self, vendor: str, operation: str, mode: str) -> None:
-        body = {"vendor": vendor, "operation": operation, "mode": mode, "count": 10, "seconds": 3}
-        requests.post(f"{self.sandbox_url}/_sandbox/faults", json=body, timeout=10).raise_for_status()
+        self.sandbox.fault(vendor, operation, mode, count=10, seconds=3)
 
     def clear_faults(self) -> None:
-        requests.delete(f"{self.sandbox_url}/_sandbox/faults", timeout=10).raise_for_status()
-
-    def sandbox(self, path: str) -> dict[str, Any]:
-        return requests.post(f"{self.sandbox_url}{path}", json={}, timeout=10).json()
+        self.sandbox.clear_faults()
 
 
 ROUTES = [r for r in template.routes(template.cached()) if "{proxy+}" not in r.path]
@@ -94,7 +96,7 @@ def _matches(pattern: str, path: str) -> bool:
 
 
 def _bazaarvoice(run: Run) -> None:
-    tokens = [run.sandbox("/_sandbox/bazaarvoice/tokens")["bv_authtoken"] for _ in range(3)]
+    tokens = [run.sandbox.mint_bazaarvoice_token()["bv_authtoken"] for _ in range(3)]
     run.caller_secrets.update({f"auth token {i}": token for i, token in enumerate(tokens)})
     run.send("GET", f"/bazaarvoice/confirm?{urlencode({'bv_authtoken': tokens[0]})}")
     run.send("GET", "/bazaarvoice/confirm", headers=JSON_ACCEPT)  # no token: 400
@@ -116,7 +118,7 @@ def _loudvoice(run: Run) -> None:
     author = {"author": {"author_reference": "CANARY-1", "name": "Canary", "email": "canary@example.com"}}
     started = run.send("PUT", "/loudvoice/sessions", json=author).json()
     run.send("PUT", "/loudvoice/sessions", json=author)  # cached
-    identity = run.sandbox("/_sandbox/loudvoice/identities")["identity_token"]
+    identity = run.sandbox.mint_loudvoice_identity()
     run.caller_secrets.update({"identity token": identity, "author token": started["author"]["author_token"]})
     by_identity = run.send("PUT", "/loudvoice/sessions", json={"author": {"identity_token": identity}}).json()
     run.send("PUT", "/loudvoice/sessions", json={"author": {"author_token": started["author"]["author_token"]}})

@@ -20,7 +20,7 @@ from local import template
 from local.stack import Stack
 
 PROBLEM_JSON = "application/problem+json"
-# One route of each function, with the bodies of API.md (`make dev`'s banner shows the same).
+# One route of each function, with the bodies of docs/api.md (`make dev`'s banner shows the same).
 ONE_ROUTE_EACH = [
     ("GET", "/bazaarvoice/users/no-such-user", None),
     ("PUT", "/loudvoice/sessions",

@@ -16,7 +16,6 @@ from typing import Any
 
 import hypothesis
 import pytest
-import requests
 import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -28,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from local import config
 from local.audit import tally
+from local.sandbox.client import SandboxClient
 from local.stack import Stack
 
 OPENAPI = Path(__file__).resolve().parents[2] / "openapi.yaml"
@@ -93,7 +93,7 @@ def test_every_operation_conforms_and_never_fails(case: Any, stack: Stack, budge
 
 def forget_everything(stack: Stack) -> None:
     """The sandboxes and the table as new."""
-    requests.post(f"{stack.sandbox_url}/_sandbox/reset", timeout=10).raise_for_status()
+    SandboxClient(stack.sandbox_url).reset()
     dynamodb = stack.client("dynamodb")
     for page in dynamodb.get_paginator("scan").paginate(TableName=config.TABLE_NAME, ProjectionExpression="pk"):
         for item in page["Items"]:

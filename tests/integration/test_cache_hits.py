@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
+from local.sandbox.client import SandboxClient
 from tests.conftest import Api, sandbox_calls
 
 
@@ -20,8 +19,7 @@ def _count_dynamodb_requests(api: Any) -> list[str]:
 
 
 def test_bazaarvoice_user_lookup_is_one_get_item(api: Api, sandbox_url: str) -> None:
-    minted = requests.post(f"{sandbox_url}/_sandbox/bazaarvoice/tokens", json={"email": "hit@example.com"},
-                           timeout=5).json()
+    minted = SandboxClient(sandbox_url).mint_bazaarvoice_token(email="hit@example.com")
     confirmed = api.post("/bazaarvoice/confirm", json={"bv_authtoken": minted["bv_authtoken"]},
                          headers={"Accept": "application/json"})
     assert confirmed.status == 200, confirmed.text

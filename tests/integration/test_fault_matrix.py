@@ -1,4 +1,4 @@
-"""Every vendor operation our functions call x every sandbox fault mode: API.md's status, Retry-After, nothing partial.
+"""Every vendor operation we call x every sandbox fault mode: docs/api.md's status, Retry-After, no partial write.
 
 Each case prepares what the operation needs (a minted token, a started session, a login), counts the table's
 items, makes the next calls of that one operation fail, and calls the route once: the answer must be the
@@ -14,29 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import requests
 
 from local.audit import tally
-from tests.conftest import Api, AwsBackend, Reply, sandbox_calls
+from local.sandbox import livevox
+from local.sandbox.client import SandboxClient
+from tests.conftest import Api, AwsBackend, Reply
+from tests.contract import VENDOR_FAULT_ANSWERS
 
 FAULT_COUNT = 10  # more attempts than any client's retry policy makes
 TIMEOUT_HOLD_SECONDS = 3  # longer than the tests' 1 s vendor read timeout
 JSON_ACCEPT = {"Accept": "application/json"}
 
-# mode -> (status, code, Retry-After promised): API.md, "Errors".
-PROMISED = {
-    "timeout": (504, "vendor_timeout", False),
-    "error_500": (503, "vendor_unavailable", True),
-    "rate_limit": (503, "vendor_rate_limited", True),
-    "garbage": (502, "vendor_rejected", False),
-    "reset": (503, "vendor_unavailable", True),
-}
-
-
-def _post(url: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    answer = requests.post(f"{url}{path}", json=body or {}, timeout=5)
-    assert answer.status_code == 201, answer.text
-    return answer.json()
+PROMISED = VENDOR_FAULT_ANSWERS
 
 
 def _ok(reply: Reply) -> dict[str, Any]:
@@ -44,7 +33,7 @@ def _ok(reply: Reply) -> dict[str, Any]:
     return reply.json()
 
 
-LOGIN = {"client_name": "SANDBOX", "user_name": "matrix-user", "password": "sandbox-password"}
+LOGIN = {"client_name": livevox.CLIENT_NAME, "user_name": "matrix-user", "password": livevox.PASSWORD}
 AUTHOR = {"author": {"author_reference": "MATRIX-1", "name": "Matrix Author", "email": "matrix@example.com"}}
 
 
@@ -61,11 +50,11 @@ class Operation:
 
 OPERATIONS = [
     Operation("bazaarvoice", "authenticateuser",
-              lambda api, url: _post(url, "/_sandbox/bazaarvoice/tokens")["bv_authtoken"],
+              lambda api, url: SandboxClient(url).mint_bazaarvoice_token()["bv_authtoken"],
               lambda api, token: api.post("/bazaarvoice/confirm", json={"bv_authtoken": token},
                                           headers=JSON_ACCEPT)),
     Operation("bazaarvoice", "authenticateuser",
-              lambda api, url: _post(url, "/_sandbox/bazaarvoice/tokens")["bv_authtoken"],
+              lambda api, url: SandboxClient(url).mint_bazaarvoice_token()["bv_authtoken"],
               lambda api, token: api.post("/bazaarvoice/confirm", body=f"bv_authtoken={token}",
                                           headers={"Content-Type": "application/x-www-form-urlencoded"}),
               html=True),
@@ -79,7 +68,8 @@ OPERATIONS = [
               lambda api, _: api.post("/livevox/sessions", json={"account": "demo"})),
     Operation("livevox", "sso_login", lambda api, url: None,
               lambda api, _: api.post("/livevox/sessions/sso",
-                                      json={"client_name": "SANDBOX", "id_token": "sandbox-id-token:matrix"})),
+                                      json={"client_name": livevox.CLIENT_NAME,
+                                            "id_token": f"{livevox.SSO_TOKEN_PREFIX}matrix"})),
     Operation("livevox", "validate",
               lambda api, url: _ok(api.post("/livevox/sessions", json=LOGIN))["session_id"],
               lambda api, session_id: api.get(f"/livevox/sessions/{session_id}")),
@@ -105,10 +95,9 @@ def test_a_vendor_fault_gets_the_promised_answer_and_writes_nothing(operation: O
     tally("faults.tried", label)
     ready = operation.prepare(api, sandbox_url)
     before = _snapshot(aws)
-    requests.delete(f"{sandbox_url}/_sandbox/calls", timeout=5).raise_for_status()
-    fault = {"vendor": operation.vendor, "operation": operation.name, "mode": mode, "count": FAULT_COUNT,
-             "seconds": TIMEOUT_HOLD_SECONDS}
-    requests.post(f"{sandbox_url}/_sandbox/faults", json=fault, timeout=5).raise_for_status()
+    sandbox = SandboxClient(sandbox_url)
+    sandbox.clear_calls()
+    sandbox.fault(operation.vendor, operation.name, mode, count=FAULT_COUNT, seconds=TIMEOUT_HOLD_SECONDS)
 
     reply = operation.call(api, ready)
 
@@ -121,6 +110,6 @@ def test_a_vendor_fault_gets_the_promised_answer_and_writes_nothing(operation: O
         assert reply.json()["code"] == code
     if retry_after:
         assert int(reply.header("Retry-After")) >= 1
-    assert sandbox_calls(sandbox_url).get(f"{operation.vendor}.{operation.name}", 0) >= 1, "the fault was met"
+    assert sandbox.calls().get(f"{operation.vendor}.{operation.name}", 0) >= 1, "the fault was met"
     assert _snapshot(aws) == before, "nothing written, nothing removed"
     tally("faults.survived", label)

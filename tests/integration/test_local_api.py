@@ -11,6 +11,8 @@ import base64
 import dataclasses
 import http.client
 import json
+import os
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from local import events, runtime, template
-from local.apigateway import MAX_BODY_BYTES, PROBLEM_JSON, HttpApi
+from local.apigateway import MAX_BODY_BYTES, MAX_INVOKE_BYTES, PROBLEM_JSON, HttpApi
 from tests.concurrency import CONCURRENT, burst
 
 HERE = Path(__file__).parent
@@ -122,7 +124,7 @@ def test_event_has_the_shape_of_a_sam_generated_event(gateway: str) -> None:
     assert_same_shape(event, SAMPLE)
     assert event["version"] == "2.0"
     assert event["routeKey"] == event["requestContext"]["routeKey"] == "ANY /livevox/{proxy+}"
-    assert event["rawPath"] == event["requestContext"]["http"]["path"] == "/livevox/any/x%20y"
+    assert event["rawPath"] == event["requestContext"]["http"]["path"] == "/livevox/any/x y"  # decoded, as HTTP APIs do
     assert event["pathParameters"] == {"proxy": "any/x y"}
     assert event["rawQueryString"] == "multi=1&multi=2&empty=&q=a%26b"
     assert event["queryStringParameters"] == {"multi": "1,2", "empty": "", "q": "a&b"}
@@ -150,12 +152,27 @@ def test_public_route_event_has_no_authorizer_and_no_body(gateway: str) -> None:
     assert event["queryStringParameters"] == {"bv_authtoken": "t0k3n"}
 
 
-def test_path_parameters_are_decoded_and_the_raw_path_is_not(gateway: str) -> None:
+def test_path_parameters_and_the_raw_path_arrive_decoded_as_http_apis_deliver_them(gateway: str) -> None:
     event = send(gateway, "GET", "/loudvoice/sessions/a%2Fb%20c").event()
 
     assert event["routeKey"] == "GET /loudvoice/sessions/{session_token}"
     assert event["pathParameters"] == {"session_token": "a/b c"}
-    assert event["rawPath"] == "/loudvoice/sessions/a%2Fb%20c"
+    assert event["rawPath"] == event["requestContext"]["http"]["path"] == "/loudvoice/sessions/a/b c"
+
+
+@pytest.mark.parametrize(("sent", "proxy", "raw_path"), [
+    ("/bazaarvoice/users%2Fu-1", "users/u-1", "/bazaarvoice/users/u-1"),
+    ("/bazaarvoice/users%252Fu-1", "users%2Fu-1", "/bazaarvoice/users%2Fu-1"),
+])
+def test_an_encoded_slash_is_routed_as_one_segment_but_delivered_decoded(gateway: str, sent: str, proxy: str,
+                                                                         raw_path: str) -> None:
+    event = send(gateway, "GET", sent).event()
+
+    # The public catch-all matched, not the IAM user route; the function still sees the decoded path.
+    assert event["routeKey"] == "ANY /bazaarvoice/{proxy+}"
+    assert "authorizer" not in event["requestContext"]
+    assert event["pathParameters"] == {"proxy": proxy}
+    assert event["rawPath"] == raw_path
 
 
 def test_text_body_stays_text_also_when_chunked(gateway: str) -> None:
@@ -197,6 +214,59 @@ def test_a_crashing_function_is_a_502_problem_without_a_trace(gateway: str) -> N
     assert problem["code"] == "internal_error" and problem["request_id"] == answer.headers["apigw-requestid"]
     assert b"Traceback" not in answer.body and b"echo crashed" not in answer.body
     assert send(gateway, "GET", "/loudvoice/sessions/x").status == 200  # the worker lives on
+
+
+INTERNAL_SERVER_ERROR = {"message": "Internal Server Error"}  # an HTTP API's answer when its Lambda fails
+
+
+@pytest.fixture
+def one_second_gateway() -> Iterator[tuple[str, runtime.FunctionPool]]:
+    """The gateway in front of one echo worker whose function times out after 1 s."""
+    pool = runtime.FunctionPool(ECHO, {}, artifact="source", max_workers=1, timeout=1)
+    pool.warm()
+    routes = [dataclasses.replace(route, function=ECHO.logical_id) for route in ROUTES]
+    api = HttpApi(lambda _function, event: pool.invoke(event), routes, port=0).start()
+    yield api.url, pool
+    api.stop()
+    pool.close()
+
+
+def test_a_hung_function_is_stopped_at_its_timeout_and_its_worker_replaced(
+        one_second_gateway: tuple[str, runtime.FunctionPool]) -> None:
+    url, pool = one_second_gateway
+    first = send(url, "GET", "/loudvoice/sessions/x")
+    hung_pid = int(first.headers["X-Echo-Pid"])
+    started = time.monotonic()
+
+    answer = send(url, "GET", "/loudvoice/sessions/x", [("X-Echo-Sleep", "30")])
+
+    assert answer.status == 500 and answer.json() == INTERNAL_SERVER_ERROR
+    assert answer.headers["Content-Type"] == "application/json" and answer.headers["apigw-requestid"]
+    assert 1 <= time.monotonic() - started < 10, "answered at the function's timeout, not at the handler's end"
+    assert hung_pid not in pool.pids()
+    with pytest.raises(ProcessLookupError):
+        os.kill(hung_pid, 0)
+    after = send(url, "GET", "/loudvoice/sessions/x")
+    assert after.status == 200 and int(after.headers["X-Echo-Pid"]) != hung_pid
+
+
+def test_a_result_over_lambdas_response_limit_fails_like_lambda(gateway: str) -> None:
+    # The result's JSON carries the body base64-encoded: well over the limit, and the worker lives on.
+    answer = send(gateway, "GET", "/loudvoice/sessions/x", [("X-Echo-Size", str(MAX_INVOKE_BYTES))])
+
+    assert answer.status == 500 and answer.json() == INTERNAL_SERVER_ERROR
+    assert send(gateway, "GET", "/loudvoice/sessions/x").status == 200
+
+
+def test_an_event_over_lambdas_request_limit_fails_like_lambda(gateway: str) -> None:
+    # Binary bodies reach Lambda base64-encoded: 5 MB become an event of about 6.7 MB.
+    big = send(gateway, "POST", "/livevox/echo", [("Content-Type", "application/octet-stream"), ("X-Echo", "body")],
+               b"\0" * (5 * 1024 * 1024))
+    fits = send(gateway, "POST", "/livevox/echo", [("Content-Type", "application/octet-stream"), ("X-Echo", "body")],
+                b"\0" * (4 * 1024 * 1024))
+
+    assert big.status == 500 and big.json() == INTERNAL_SERVER_ERROR
+    assert fits.status == 200 and len(fits.body) == 4 * 1024 * 1024
 
 
 def test_a_body_over_api_gateways_limit_is_refused_unread(gateway: str) -> None:

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from local.sandbox import bazaarvoice, livevox, loudvoice
 from local.sandbox.bazaarvoice import BazaarvoiceBackend
 from local.sandbox.core import CallCounter, Fault, FaultMode, FaultPlan, SandboxClock, VendorError
 from local.sandbox.livevox import IDLE_LIMIT, LiveVoxBackend
@@ -32,11 +33,11 @@ def _refusal(error: pytest.ExceptionInfo[VendorError]) -> tuple[int, str | None]
 def test_bv_exchange_once(clock: FakeClock) -> None:
     backend = BazaarvoiceBackend(clock)
     minted = backend.mint_token(email="Shopper@Example.com ", maxage=7)
-    user = backend.authenticate("sandbox-bv-passkey", minted.authtoken, "5.4")
+    user = backend.authenticate(bazaarvoice.PASSKEY, minted.authtoken, "5.4")
     assert bytes.fromhex(user[32:]).decode() == (f"userid={minted.user_id}&hosted=VERIFIED&date=20180326&maxage=7")
     assert backend.mint_token(email="shopper@example.com").user_id == minted.user_id
     with pytest.raises(VendorError) as again:
-        backend.authenticate("sandbox-bv-passkey", minted.authtoken, "5.4")
+        backend.authenticate(bazaarvoice.PASSKEY, minted.authtoken, "5.4")
     assert _refusal(again) == (400, "ERROR_BAD_REQUEST")
 
 
@@ -45,8 +46,8 @@ def test_bv_exchange_once(clock: FakeClock) -> None:
     [
         ("nope", "t", "5.4", (401, "ERROR_PARAM_INVALID_API_KEY")),
         (None, "t", "5.4", (401, "ERROR_PARAM_INVALID_API_KEY")),
-        ("sandbox-bv-passkey", None, "5.4", (400, "ERROR_BAD_REQUEST")),
-        ("sandbox-bv-passkey", "t", None, (400, "ERROR_PARAM_INVALID_PARAMETERS")),
+        (bazaarvoice.PASSKEY, None, "5.4", (400, "ERROR_BAD_REQUEST")),
+        (bazaarvoice.PASSKEY, "t", None, (400, "ERROR_PARAM_INVALID_PARAMETERS")),
     ],
 )
 def test_bv_refusals(
@@ -73,7 +74,7 @@ def test_bv_error_shape_and_reset(clock: FakeClock) -> None:
     backend.reset()
     assert backend.error_shape == "classic"
     with pytest.raises(VendorError):
-        backend.authenticate("sandbox-bv-passkey", token, "5.4")
+        backend.authenticate(bazaarvoice.PASSKEY, token, "5.4")
 
 
 def test_loudvoice_reference_lifecycle(clock: FakeClock) -> None:
@@ -130,9 +131,9 @@ def test_loudvoice_identity_and_author_token(clock: FakeClock) -> None:
 
 def test_loudvoice_keys() -> None:
     backend = LoudVoiceBackend(FakeClock())
-    backend.check_keys("sandbox-public-key", "sandbox-private-key")
+    backend.check_keys(loudvoice.PUBLIC_KEY, loudvoice.PRIVATE_KEY)
     with pytest.raises(VendorError) as error:
-        backend.check_keys("sandbox-public-key", None)
+        backend.check_keys(loudvoice.PUBLIC_KEY, None)
     assert error.value.status == 401
 
 
@@ -143,11 +144,11 @@ def test_rfc2822() -> None:
 
 def test_livevox_sessions_slide(clock: FakeClock) -> None:
     backend = LiveVoxBackend(clock)
-    login = backend.login("sandbox-access-token", "SANDBOX", "u", "sandbox-password", agent=False)
+    login = backend.login(livevox.ACCESS_TOKEN, "SANDBOX", "u", livevox.PASSWORD, agent=False)
     clock.now += IDLE_LIMIT - timedelta(seconds=1)
     backend.validate(login.session_id)
     clock.now += IDLE_LIMIT - timedelta(seconds=1)
-    assert backend.login("sandbox-access-token", "SANDBOX", "u", "sandbox-password", False) == login
+    assert backend.login(livevox.ACCESS_TOKEN, "SANDBOX", "u", livevox.PASSWORD, False) == login
     clock.now += IDLE_LIMIT
     with pytest.raises(VendorError) as expired:
         backend.validate(login.session_id)
@@ -159,22 +160,22 @@ def test_livevox_sessions_slide(clock: FakeClock) -> None:
 
 def test_livevox_principals(clock: FakeClock) -> None:
     backend = LiveVoxBackend(clock)
-    agent = backend.login("sandbox-access-token", "SANDBOX", "Ag", "sandbox-password", agent=True)
-    assert backend.login("sandbox-access-token", "SANDBOX", "aG", "sandbox-password", agent=True) == agent
-    user = backend.login("sandbox-access-token", "SANDBOX", "Us", "sandbox-password", agent=False)
-    assert backend.login("sandbox-access-token", "SANDBOX", "us", "sandbox-password", False) != user
-    assert backend.sso_login("sandbox-access-token", "SANDBOX", "sandbox-id-token:Us", False) == user
+    agent = backend.login(livevox.ACCESS_TOKEN, "SANDBOX", "Ag", livevox.PASSWORD, agent=True)
+    assert backend.login(livevox.ACCESS_TOKEN, "SANDBOX", "aG", livevox.PASSWORD, agent=True) == agent
+    user = backend.login(livevox.ACCESS_TOKEN, "SANDBOX", "Us", livevox.PASSWORD, agent=False)
+    assert backend.login(livevox.ACCESS_TOKEN, "SANDBOX", "us", livevox.PASSWORD, False) != user
+    assert backend.sso_login(livevox.ACCESS_TOKEN, "SANDBOX", "sandbox-id-token:Us", False) == user
     backend.logout(user.session_id)
-    assert backend.login("sandbox-access-token", "SANDBOX", "Us", "sandbox-password", False).user_id == user.user_id
+    assert backend.login(livevox.ACCESS_TOKEN, "SANDBOX", "Us", livevox.PASSWORD, False).user_id == user.user_id
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("wrong", "SANDBOX", "u", "sandbox-password"), "LV-Access"),
-        (("sandbox-access-token", "OTHER", "u", "sandbox-password"), "client"),
-        (("sandbox-access-token", "SANDBOX", "u", "wrong"), "password"),
-        (("sandbox-access-token", "SANDBOX", "expired-u", "sandbox-password"), "password has expired"),
+        (("wrong", "SANDBOX", "u", livevox.PASSWORD), "LV-Access"),
+        ((livevox.ACCESS_TOKEN, "OTHER", "u", livevox.PASSWORD), "client"),
+        ((livevox.ACCESS_TOKEN, "SANDBOX", "u", "wrong"), "password"),
+        ((livevox.ACCESS_TOKEN, "SANDBOX", "expired-u", livevox.PASSWORD), "password has expired"),
     ],
 )
 def test_livevox_refusals(clock: FakeClock, args: tuple[str, str, str, str], message: str) -> None:

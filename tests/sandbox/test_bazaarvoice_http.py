@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import requests
 
-from tests.sandbox.vendor_calls import bv_exchange, mint_bv_token
+from tests.sandbox.vendor_calls import BV_PASSKEY, bv_exchange, mint_bv_token
 
 CLASSIC_KEYS = {
     "Data", "HasErrors", "Form", "FormErrors", "TypicalHoursToPost", "SubmissionId", "Locale", "Errors",
@@ -49,7 +49,7 @@ def test_params_in_form_body_with_any_case(sandbox_url: str) -> None:
     token = mint_bv_token(sandbox_url)["bv_authtoken"]
     response = requests.post(
         f"{sandbox_url}/bazaarvoice/data/authenticateuser.json",
-        data={"apiversion": "5.4", "AUTHTOKEN": token, "passkey": "sandbox-bv-passkey"},
+        data={"apiversion": "5.4", "AUTHTOKEN": token, "passkey": BV_PASSKEY},
         timeout=5,
     )
     assert response.json()["HasErrors"] is False

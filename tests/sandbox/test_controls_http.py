@@ -11,8 +11,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from local.sandbox.client import SandboxClient
 from local.sandbox.server import SandboxServer
 from tests.sandbox.vendor_calls import (
+    LVX_ACCESS,
+    LVX_CLIENT,
+    LVX_PASSWORD,
     add_fault,
     bv_exchange,
     calls,
@@ -90,7 +94,7 @@ def test_error_500(sandbox_url: str, vendor: str) -> None:
 
 
 def test_bazaarvoice_faults_use_the_problem_shape_too(sandbox_url: str) -> None:
-    requests.post(f"{sandbox_url}/_sandbox/bazaarvoice/error_shape", json={"shape": "problem"}, timeout=5)
+    SandboxClient(sandbox_url).bazaarvoice_error_shape("problem")
     add_fault(sandbox_url, vendor="bazaarvoice", mode="error_500")
     add_fault(sandbox_url, vendor="bazaarvoice", mode="rate_limit")
     server_error = _bv_call(sandbox_url)
@@ -179,7 +183,7 @@ def test_fault_applies_to_its_operation_only(sandbox_url: str) -> None:
 
 
 def test_faults_list_and_clear(sandbox_url: str) -> None:
-    echoed = add_fault(sandbox_url, vendor="loudvoice", mode="rate_limit", count=3).json()
+    echoed = add_fault(sandbox_url, vendor="loudvoice", mode="rate_limit", count=3)
     assert echoed == {"vendor": "loudvoice", "operation": None, "mode": "rate_limit", "count": 3, "seconds": 10.0}
     assert requests.get(f"{sandbox_url}/_sandbox/faults", timeout=5).json() == {"faults": [echoed]}
     assert requests.delete(f"{sandbox_url}/_sandbox/faults", timeout=5).status_code == 204
@@ -222,8 +226,8 @@ def test_reset_clears_everything(sandbox_server: SandboxServer) -> None:
     url = sandbox_server.url
     token = mint_bv_token(url)["bv_authtoken"]
     session_id = lvx_login(url).json()["sessionId"]
-    requests.post(f"{url}/_sandbox/bazaarvoice/error_shape", json={"shape": "problem"}, timeout=5)
-    requests.post(f"{url}/_sandbox/latency", json={"ms": 100}, timeout=5)
+    SandboxClient(url).bazaarvoice_error_shape("problem")
+    SandboxClient(url).latency(100)
     add_fault(url, vendor="livevox", mode="error_500")
     sandbox_server.state.clock.advance(60)
 
@@ -259,8 +263,8 @@ def test_keep_alive_survives_faults(sandbox_url: str) -> None:
         for expected in ("<html>oops", "sessionId", "sessionId"):
             response = session.post(
                 f"{sandbox_url}/livevox/session/login",
-                json={"clientName": "SANDBOX", "userName": "u", "password": "sandbox-password", "agent": False},
-                headers={"LV-Access": "sandbox-access-token"},
+                json={"clientName": LVX_CLIENT, "userName": "u", "password": LVX_PASSWORD, "agent": False},
+                headers=LVX_ACCESS,
                 timeout=5,
             )
             assert expected in response.text

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from local.sandbox.server import SandboxServer
-from tests.sandbox.vendor_calls import LVX_ACCESS, lvx_login, lvx_validate
+from tests.sandbox.vendor_calls import LVX_ACCESS, LVX_PASSWORD, lvx_login, lvx_validate
 
 
 def _login(response: requests.Response) -> dict[str, object]:
@@ -59,7 +59,7 @@ def test_is_agent_flag_name_is_accepted(sandbox_url: str) -> None:
     agent = _login(lvx_login(sandbox_url, "dave", agent=True))
     response = requests.post(
         f"{sandbox_url}/livevox/session/login",
-        json={"clientName": "SANDBOX", "userName": "DAVE", "password": "sandbox-password", "isAgent": True},
+        json={"clientName": "SANDBOX", "userName": "DAVE", "password": LVX_PASSWORD, "isAgent": True},
         headers=LVX_ACCESS,
         timeout=5,
     )

@@ -113,7 +113,7 @@ def test_bodies_outside_the_envelope(sandbox_url: str, body: bytes) -> None:
     _error(response, 400)
 
 
-@pytest.mark.parametrize("auth", [("sandbox-public-key", "wrong"), ("wrong", "sandbox-private-key"), None])
+@pytest.mark.parametrize("auth", [(LV_AUTH[0], "wrong"), ("wrong", LV_AUTH[1]), None])
 def test_bad_keys(sandbox_url: str, auth: tuple[str, str] | None) -> None:
     response = requests.put(
         f"{sandbox_url}/loudvoice/loudvoice/authors/sessions.json",

@@ -4,18 +4,20 @@ from typing import Any
 
 import requests
 
-BV_PASSKEY = "sandbox-bv-passkey"
-LV_AUTH = ("sandbox-public-key", "sandbox-private-key")
-LVX_ACCESS = {"LV-Access": "sandbox-access-token"}
-LVX_PASSWORD = "sandbox-password"
+from local.sandbox import bazaarvoice, livevox, loudvoice
+from local.sandbox.client import SandboxClient
+
+BV_PASSKEY = bazaarvoice.PASSKEY
+LV_AUTH = (loudvoice.PUBLIC_KEY, loudvoice.PRIVATE_KEY)
+LVX_ACCESS = {"LV-Access": livevox.ACCESS_TOKEN}
+LVX_PASSWORD = livevox.PASSWORD
+LVX_CLIENT = livevox.CLIENT_NAME
 TIMEOUT = 5
 
 
 def mint_bv_token(url: str, **body: Any) -> dict[str, str]:
     """A fresh BV auth token (what the email link would carry)."""
-    response = requests.post(f"{url}/_sandbox/bazaarvoice/tokens", json=body, timeout=TIMEOUT)
-    assert response.status_code == 201
-    return response.json()
+    return SandboxClient(url).mint_bazaarvoice_token(**body)
 
 
 def bv_exchange(
@@ -65,7 +67,7 @@ def lvx_login(
     password: str = LVX_PASSWORD,
     agent: bool = False,
     headers: dict[str, str] | None = None,
-    client: str = "SANDBOX",
+    client: str = LVX_CLIENT,
     path: str = "/session/login",
 ) -> requests.Response:
     """`POST /session/login`."""
@@ -82,11 +84,10 @@ def lvx_validate(url: str, session_id: str) -> requests.Response:
 
 def calls(url: str) -> dict[str, int]:
     """The sandbox's call counters."""
-    return requests.get(f"{url}/_sandbox/calls", timeout=TIMEOUT).json()
+    return SandboxClient(url).calls()
 
 
-def add_fault(url: str, **fault: Any) -> requests.Response:
+def add_fault(url: str, vendor: str, mode: str, operation: str | None = None, count: int = 1,
+              seconds: float | None = None) -> dict[str, Any]:
     """Queue a fault."""
-    response = requests.post(f"{url}/_sandbox/faults", json=fault, timeout=TIMEOUT)
-    assert response.status_code == 201, response.text
-    return response
+    return SandboxClient(url).fault(vendor, operation, mode, count, seconds)

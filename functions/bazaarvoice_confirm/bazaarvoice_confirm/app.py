@@ -19,17 +19,25 @@ def _error_page(error: ServiceError, event: dict[str, Any]) -> Response | None:
         return None
     if isinstance(error, NotFound | MethodNotAllowed | PayloadTooLarge):
         return None  # not a link's outcome: the plain problem says it best
-    return landing.error_page(error, *_offered_again(event))
+    values = _link_or_form(event)
+    authtoken, return_to = confirm.link_values(values)
+    return landing.error_page(error, authtoken, return_to, _language(values, event))
 
 
-def _offered_again(event: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The token and return URL a retry button can post again, read without failing."""
+def _link_or_form(event: dict[str, Any]) -> dict[str, Any]:
+    """What the shopper sent (the link's query, or the form), read without failing."""
     if event.get("requestContext", {}).get("http", {}).get("method") == "GET":
-        return confirm.link_values(event.get("queryStringParameters") or {})
+        return event.get("queryStringParameters") or {}
     try:
-        return confirm.link_values(form_or_json(event))
+        return form_or_json(event)
     except InvalidRequest:
-        return None, None
+        return {}
+
+
+def _language(values: dict[str, Any], event: dict[str, Any]) -> str:
+    """The page language: the link's (or form's) ``locale``, else the browser's ``Accept-Language``."""
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    return landing.language_for(values.get("locale"), headers.get("accept-language"))
 
 
 app = make_resolver(error_page=_error_page)
@@ -38,16 +46,18 @@ app = make_resolver(error_page=_error_page)
 @app.get(LANDING_PATH)
 def confirm_link() -> Response | dict[str, Any]:
     """The email link: a page that confirms by POST. Never calls Bazaarvoice (mail scanners open these links)."""
-    authtoken, return_to = confirm.landing_request(app.current_event.query_string_parameters or {})
+    query = app.current_event.query_string_parameters or {}
+    authtoken, return_to = confirm.landing_request(query)
     if accepts_json(app.current_event.raw_event):
         return {"status": "unconfirmed", "confirm_with": "POST /bazaarvoice/confirm"}
-    return landing.confirm_page(authtoken, return_to)
+    return landing.confirm_page(authtoken, return_to, _language(query, app.current_event.raw_event))
 
 
 @app.post(LANDING_PATH)
 def confirm_token() -> Response | dict[str, Any]:
     """Exchange the token once (form or JSON); a repeat is answered from the store."""
-    authtoken, return_to = confirm.landing_request(form_or_json(app.current_event.raw_event))
+    body = form_or_json(app.current_event.raw_event)
+    authtoken, return_to = confirm.landing_request(body)
     confirmation = confirm.confirm(authtoken)
     if accepts_json(app.current_event.raw_event):
         return {
@@ -57,7 +67,7 @@ def confirm_token() -> Response | dict[str, Any]:
             "expires_at": iso_utc(confirmation.expires_at),
             "already_confirmed": confirmation.already_confirmed,
         }
-    return landing.confirmed_page(confirmation, return_to)
+    return landing.confirmed_page(confirmation, return_to, _language(body, app.current_event.raw_event))
 
 
 @app.get("/bazaarvoice/users/<bv_user_id>")

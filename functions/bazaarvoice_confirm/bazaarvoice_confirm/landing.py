@@ -1,8 +1,12 @@
-"""The landing pages: ``string.Template`` files under templates/, every value HTML-escaped unless already markup."""
+"""The landing pages: ``string.Template`` files under templates/, every value HTML-escaped unless already markup.
+
+Every sentence a shopper reads goes through ``_`` (gettext, one catalogue per language under locales/).
+"""
 
 from __future__ import annotations
 
 import base64
+import gettext
 import hashlib
 import html
 import string
@@ -10,14 +14,25 @@ from functools import cache
 from pathlib import Path
 
 from authhooks import settings
-from authhooks.errors import InvalidRequest, ServiceError, TokenInvalid, VendorRateLimited
+from authhooks.errors import (
+    InvalidRequest,
+    ServiceError,
+    TokenInvalid,
+    VendorRateLimited,
+    VendorRejected,
+    VendorTimeout,
+    VendorUnavailable,
+)
 from aws_lambda_powertools.event_handler import Response
 
+from bazaarvoice_confirm import language as languages
+from bazaarvoice_confirm.brand import Brand, brand
 from bazaarvoice_confirm.confirm import Confirmation
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+LOCALES = Path(__file__).resolve().parent / "locales"
+DOMAIN = "landing"
 HTML_TYPE = "text/html; charset=utf-8"
-REDIRECT_SECONDS = 5
 
 
 class Markup(str):
@@ -36,76 +51,157 @@ def render(name: str, **values: str) -> Markup:
     return Markup(_template(name).substitute(safe))
 
 
+@cache
+def _catalogue(language: str) -> gettext.GNUTranslations:
+    # No fallback: a language without its catalogue is a packaging bug, and the tests say so.
+    return gettext.translation(DOMAIN, localedir=LOCALES, languages=[language])  # type: ignore[return-value]
+
+
+class Text:
+    """The sentences of one page in one language: ``_("Continue to {site}", site=...)`` is escaped markup."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self._catalogue = _catalogue(language)
+
+    def __call__(self, message: str, **values: str) -> Markup:
+        translated = html.escape(self._catalogue.gettext(message), quote=True)
+        return Markup(translated.format(**{key: html.escape(value, quote=True) for key, value in values.items()}))
+
+
+def language_for(locale: object, accept_language: str | None) -> str:
+    """The page language for a request: its ``locale`` field, else ``Accept-Language``, else the deployment's."""
+    return languages.choose(locale, accept_language, settings.bazaarvoice().default_language)
+
+
 def _source_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-# The page's only style and script are inline and allowed by hash: no 'unsafe-inline', nothing loaded.
-_STYLE = Markup((TEMPLATES / "page.css").read_text(encoding="utf-8"))
+# The page's only style and script are inline and allowed by hash: no 'unsafe-inline', nothing loaded but the logo.
 _SCRIPT = Markup((TEMPLATES / "autosubmit.js").read_text(encoding="utf-8"))
-CONTENT_SECURITY_POLICY = (
-    f"default-src 'none'; script-src {_source_hash(_SCRIPT)}; style-src {_source_hash(_STYLE)}; "
-    "img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
 _NOTHING = Markup("")
 
 
-def _page(status: int, title: str, content: Markup, *, tone: str, refresh: Markup = _NOTHING,
-          auto_submit: bool = False, headers: dict[str, str] | None = None) -> Response:
-    config = settings.bazaarvoice()
-    support = (render("support.html", support_url=config.support_url, site_name=config.site_name)
-               if config.support_url.startswith(("https://", "http://")) else _NOTHING)
-    body = render("layout.html", title=title, site_name=config.site_name, style=_STYLE, content=content,
-                  tone=tone, refresh=refresh, support=support,
+@cache
+def _style(accent: str) -> Markup:
+    return Markup(_template("page.css").substitute(accent=accent))
+
+
+@cache
+def content_security_policy(brand: Brand) -> str:
+    """The policy of every page: our hashed style and script, and images only from the logo's origin."""
+    images = " ".join(filter(None, ["data:", brand.logo_origin]))
+    return (f"default-src 'none'; script-src {_source_hash(_SCRIPT)}; style-src {_source_hash(_style(brand.accent))}; "
+            f"img-src {images}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+def _page(_: Text, status: int, title: Markup, content: Markup, *, tone: str, auto_submit: bool = False,
+          headers: dict[str, str] | None = None) -> Response:
+    shop = brand()
+    masthead = (render("logo.html", logo_url=shop.logo_url, site_name=shop.site_name) if shop.logo_url
+                else render("site_name.html", site_name=shop.site_name))
+    links = _NOTHING
+    if shop.support_url:
+        links += render("support.html", support_url=shop.support_url, need_help=_("Need help?"),
+                        contact=_("Contact {site} support", site=shop.site_name))
+    if shop.privacy_url:
+        links += render("privacy.html", privacy_url=shop.privacy_url, privacy=_("Privacy policy"))
+    body = render("layout.html", lang=_.language, dir=languages.direction(_.language), title=title,
+                  site_name=shop.site_name, style=_style(shop.accent), masthead=masthead, tone=tone, content=content,
+                  footer=render("footer.html", links=Markup(links)) if links else _NOTHING,
                   script=Markup(f"<script>{_SCRIPT}</script>\n") if auto_submit else _NOTHING)
     # A plain str: the Lambda runtime (and the local worker pool) serializes the result.
     return Response(status_code=status, content_type=HTML_TYPE, body=str(body),
-                    headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY, **(headers or {})})
+                    headers={"Content-Security-Policy": content_security_policy(shop), **(headers or {})})
 
 
-def _return_field(return_to: str | None) -> Markup:
-    return render("return_field.html", return_to=return_to) if return_to else _NOTHING
+def _fields(_: Text, return_to: str | None) -> Markup:
+    """The hidden fields every form posts besides the token: the honoured ``return_to`` and the page language."""
+    return_to_field = render("return_to_field.html", return_to=return_to) if return_to else _NOTHING
+    return render("fields.html", return_to_field=return_to_field, locale=_.language)
 
 
-def confirm_page(authtoken: str, return_to: str | None) -> Response:
+def _notice(heading: Markup, *paragraphs: Markup, note: Markup = _NOTHING, action: Markup = _NOTHING) -> Markup:
+    text = Markup("".join(render("paragraph.html", text=paragraph) for paragraph in paragraphs))
+    return render("notice.html", heading=heading, paragraphs=text, action=action,
+                  note=render("note.html", text=note) if note else _NOTHING)
+
+
+def confirm_page(authtoken: str, return_to: str | None, language: str) -> Response:
     """The page the email link opens: a form that confirms by POST (by script in ``auto`` mode)."""
+    _ = Text(language)
+    site = brand().site_name
     auto = settings.bazaarvoice().confirm_mode == "auto"
-    lead = ("We are confirming the email address you gave with your review." if auto
-            else "Press the button to confirm the email address you gave with your review.")
-    button = render("confirm_noscript.html") if auto else render("confirm_button.html")
-    content = render("confirm.html", lead=lead, bv_authtoken=authtoken, return_field=_return_field(return_to),
-                     button=button)
-    return _page(200, "Confirm your email address", content, tone="pending", auto_submit=auto)
-
-
-def confirmed_page(confirmation: Confirmation, return_to: str | None) -> Response:
-    """Success, first time or again; with a way back to an allow-listed ``return_to`` (a redirect in auto mode)."""
-    config = settings.bazaarvoice()
-    auto = config.confirm_mode == "auto"
-    return_link = refresh = _NOTHING
-    if return_to:
-        note = render("redirect_note.html") if auto else _NOTHING
-        return_link = render("return_link.html", return_to=return_to, site_name=config.site_name, redirect_note=note)
-        if auto:
-            refresh = render("refresh.html", seconds=str(REDIRECT_SECONDS), return_to=return_to)
-    if confirmation.already_confirmed:
-        title, name = "Already confirmed", "already_confirmed.html"
+    label = _("Confirm my email address")
+    if auto:
+        lead = _("We are confirming the email address you gave with your review on {site}.", site=site)
+        button = render("confirm_noscript.html", press=_("Press the button to finish."), label=label)
+        status = render("status.html", confirming=_("Confirming your email address…"))
     else:
-        title, name = "Email address confirmed", "success.html"
-    return _page(200, title, render(name, return_link=return_link), tone="ok", refresh=refresh)
+        lead = _("Press the button to confirm the email address you gave with your review on {site}.", site=site)
+        button, status = render("confirm_button.html", label=label), _NOTHING
+    heading = _("Confirm your email address")
+    content = render("confirm.html", heading=heading, lead=lead, bv_authtoken=authtoken,
+                     fields=_fields(_, return_to), button=button, status=status,
+                     reassurance=_("This page only confirms your email address. "
+                                   "It never asks for a password or payment details."))
+    return _page(_, 200, heading, content, tone="pending", auto_submit=auto)
 
 
-def error_page(error: ServiceError, authtoken: str | None, return_to: str | None) -> Response:
+def confirmed_page(confirmation: Confirmation, return_to: str | None, language: str) -> Response:
+    """Success, first time or again; with a link (never a timed redirect) back to an allow-listed ``return_to``."""
+    _ = Text(language)
+    action = (render("return_link.html", return_to=return_to, label=_("Continue to {site}", site=brand().site_name))
+              if return_to else _NOTHING)
+    close = _("You can close this page.")
+    if confirmation.already_confirmed:
+        content = _notice(_("Your email address is already confirmed"),
+                          _("You confirmed it earlier with this link, so there is nothing more to do."),
+                          note=close, action=action)
+        return _page(_, 200, _("Already confirmed"), content, tone="ok")
+    content = _notice(_("Your email address is confirmed"),
+                      _("Thank you! What you submitted will now go through our usual review, "
+                        "and you will not need to confirm your address again for a while."),
+                      note=close, action=action)
+    return _page(_, 200, _("Email address confirmed"), content, tone="ok")
+
+
+def error_page(error: ServiceError, authtoken: str | None, return_to: str | None, language: str) -> Response:
     """The page for a failure, with the error's status and headers (``Retry-After``)."""
+    _ = Text(language)
     headers = error.response_headers()
     if isinstance(error, InvalidRequest):
-        return _page(error.status, "Incomplete link", render("link_incomplete.html"), tone="problem", headers=headers)
+        content = _notice(_("This link is incomplete"),
+                          _("The confirmation link seems to have been cut short, "
+                            "so we cannot tell which address to confirm."),
+                          _("Please open the link from the email again. If your email program breaks it across "
+                            "lines, copy the whole address into your browser."))
+        return _page(_, error.status, _("Incomplete link"), content, tone="problem", headers=headers)
     if isinstance(error, TokenInvalid):
-        return _page(error.status, "Link expired", render("link_expired.html"), tone="problem", headers=headers)
-    retry = (render("retry.html", bv_authtoken=authtoken, return_field=_return_field(return_to))
+        content = _notice(_("This link has expired or was already used"),
+                          _("Confirmation links work only once, and only for a limited time."),
+                          _("If you still need to confirm your email address, submit your review again "
+                            "and we will send you a new link."))
+        return _page(_, error.status, _("Link expired"), content, tone="problem", headers=headers)
+    retry = (render("retry.html", bv_authtoken=authtoken, fields=_fields(_, return_to), label=_("Try again"))
              if authtoken else _NOTHING)
     if isinstance(error, VendorRateLimited):
-        return _page(error.status, "Please try again shortly", render("rate_limited.html", retry=retry),
-                     tone="problem", headers=headers)
-    return _page(error.status, "Please try again", render("unavailable.html", retry=retry), tone="problem",
-                 headers=headers)
+        content = _notice(_("Too many confirmations at once"),
+                          _("A lot of people are confirming right now. Nothing is lost: your link still works."),
+                          _("Please wait about a minute, then try again."), action=retry)
+        return _page(_, error.status, _("Please try again shortly"), content, tone="problem", headers=headers)
+    content = _notice(_("We could not confirm your email address just now"), _cause(_, error),
+                      _("Nothing is lost: your link still works. Please try again in a moment."), action=retry)
+    return _page(_, error.status, _("Please try again"), content, tone="problem", headers=headers)
+
+
+def _cause(_: Text, error: ServiceError) -> Markup:
+    """What went wrong, in the shopper's terms."""
+    if isinstance(error, VendorTimeout):
+        return _("Our review partner took too long to answer, so your address is not confirmed yet.")
+    if isinstance(error, VendorUnavailable):
+        return _("Our review partner cannot be reached at the moment, so your address is not confirmed yet.")
+    if isinstance(error, VendorRejected):
+        return _("Our review partner did not answer as expected, so your address is not confirmed yet.")
+    return _("Something went wrong on our side, so your address is not confirmed yet.")

@@ -59,7 +59,7 @@ class SsoCredentials:
 
 @dataclass(frozen=True)
 class Session:
-    """What a login answers (API.md, LiveVox)."""
+    """What a login answers (docs/api.md, LiveVox)."""
 
     session_id: str
     client_id: int | None
@@ -127,10 +127,10 @@ class _Deployment:
 
     @classmethod
     def load(cls) -> _Deployment:
-        name = settings.livevox().secret_name
-        session_key = settings.secret_text(name, "session_key").encode("utf-8")
-        access_token = settings.secret_text(name, "access_token")
-        secret = settings.secret(name)
+        config = settings.livevox()
+        session_key = settings.secret_text(config.session_key_secret_name, "session_key").encode("utf-8")
+        access_token = settings.secret_text(config.secret_name, "access_token")
+        secret = settings.secret(config.secret_name)
         # A fingerprint, so that a rotated token starts new sessions and the token never reaches a key.
         fingerprint = hmac.new(session_key, access_token.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
         return cls(secret, session_key, fingerprint)

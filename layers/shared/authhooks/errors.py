@@ -1,4 +1,4 @@
-"""The one error taxonomy: every failure a caller can see, with its HTTP status and code (API.md)."""
+"""The one error taxonomy: every failure a caller can see, with its HTTP status and code (docs/api.md)."""
 
 from __future__ import annotations
 

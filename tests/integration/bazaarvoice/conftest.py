@@ -8,12 +8,13 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-import requests
 
 from local import config
+from local.sandbox import bazaarvoice
+from local.sandbox.client import SandboxClient
 from tests.conftest import Api, AwsBackend
 
-PASSKEY = "sandbox-bv-passkey"
+PASSKEY = bazaarvoice.PASSKEY
 LANDING = "/bazaarvoice/confirm"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON_ACCEPT = {"Accept": "application/json"}
@@ -25,9 +26,7 @@ def mint(sandbox_url: str) -> Callable[..., dict[str, str]]:
     """``mint(email=..., maxage=..., opaque=...)``: a fresh auth token (what the email link carries) and its user id."""
 
     def minted(**body: Any) -> dict[str, str]:
-        response = requests.post(f"{sandbox_url}/_sandbox/bazaarvoice/tokens", json=body, timeout=5)
-        assert response.status_code == 201, response.text
-        return response.json()
+        return SandboxClient(sandbox_url).mint_bazaarvoice_token(**body)
 
     return minted
 
@@ -37,8 +36,7 @@ def fault(sandbox_url: str) -> Callable[..., None]:
     """``fault(mode, count=1)``: the next ``count`` authenticateuser calls fail that way (timeouts hold 3 s)."""
 
     def add(mode: str, count: int = 1) -> None:
-        body = {"vendor": "bazaarvoice", "operation": "authenticateuser", "mode": mode, "count": count, "seconds": 3}
-        requests.post(f"{sandbox_url}/_sandbox/faults", json=body, timeout=5).raise_for_status()
+        SandboxClient(sandbox_url).fault("bazaarvoice", "authenticateuser", mode, count, seconds=3)
 
     return add
 
@@ -48,8 +46,7 @@ def error_shape(sandbox_url: str) -> Callable[[str], None]:
     """``error_shape("classic" | "problem")``: how the BV sandbox renders its errors."""
 
     def switch(shape: str) -> None:
-        requests.post(f"{sandbox_url}/_sandbox/bazaarvoice/error_shape", json={"shape": shape},
-                      timeout=5).raise_for_status()
+        SandboxClient(sandbox_url).bazaarvoice_error_shape(shape)
 
     return switch
 

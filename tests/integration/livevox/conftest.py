@@ -6,28 +6,30 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import requests
 from boto3.dynamodb.types import TypeDeserializer
 
+from local.config import DEMO_SECRETS
+from local.sandbox import livevox
+from local.sandbox.client import SandboxClient
+
 SESSIONS = "/livevox/sessions"
-PASSWORD = "sandbox-password"
+PASSWORD = livevox.PASSWORD
 # Sandbox values of every secret the LiveVox routes see: none may reach a log, an answer or a key.
-CANARIES = ("sandbox-password", "sandbox-access-token", "local-session-key-not-for-production")
+CANARIES = (livevox.PASSWORD, livevox.ACCESS_TOKEN, DEMO_SECRETS["LiveVoxSessionKeySecret"]["session_key"])
 
 _deserializer = TypeDeserializer()
 
 
 def credentials(user: str = "alice", *, password: str = PASSWORD, agent: bool = False) -> dict[str, Any]:
-    return {"client_name": "SANDBOX", "user_name": user, "password": password, "agent": agent}
+    return {"client_name": livevox.CLIENT_NAME, "user_name": user, "password": password, "agent": agent}
 
 
 @pytest.fixture
 def fault(sandbox_url: str) -> Callable[..., None]:
     """Make the next ``count`` calls of a LiveVox operation fail by ``mode``."""
 
-    def add(operation: str, mode: str, count: int = 1, **extra: Any) -> None:
-        body = {"vendor": "livevox", "operation": operation, "mode": mode, "count": count, **extra}
-        requests.post(f"{sandbox_url}/_sandbox/faults", json=body, timeout=5).raise_for_status()
+    def add(operation: str, mode: str, count: int = 1, seconds: float | None = None) -> None:
+        SandboxClient(sandbox_url).fault("livevox", operation, mode, count, seconds)
 
     return add
 
@@ -35,8 +37,8 @@ def fault(sandbox_url: str) -> Callable[..., None]:
 @pytest.fixture
 def clear_faults(sandbox_url: str) -> Callable[[], None]:
     def clear() -> None:
-        requests.delete(f"{sandbox_url}/_sandbox/faults", timeout=5).raise_for_status()
-        requests.delete(f"{sandbox_url}/_sandbox/calls", timeout=5).raise_for_status()
+        SandboxClient(sandbox_url).clear_faults()
+        SandboxClient(sandbox_url).clear_calls()
 
     return clear
 

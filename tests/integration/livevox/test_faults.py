@@ -9,6 +9,7 @@ import pytest
 from authhooks.vendors.livevox import LOGIN_RETRIES
 
 from tests.conftest import sandbox_calls
+from tests.contract import VENDOR_FAULT_ANSWERS
 from tests.integration.livevox.conftest import SESSIONS, credentials, records
 
 # Enough faulted calls to outlast every attempt the retry policy makes.
@@ -17,13 +18,7 @@ ATTEMPTS = 1 + LOGIN_RETRIES.connect + LOGIN_RETRIES.read + LOGIN_RETRIES.status
 
 @pytest.mark.parametrize(
     ("mode", "status", "code"),
-    [
-        ("timeout", 504, "vendor_timeout"),
-        ("error_500", 503, "vendor_unavailable"),
-        ("rate_limit", 503, "vendor_rate_limited"),
-        ("garbage", 502, "vendor_rejected"),
-        ("reset", 503, "vendor_unavailable"),
-    ],
+    [(mode, promise.status, promise.code) for mode, promise in VENDOR_FAULT_ANSWERS.items()],
 )
 @pytest.mark.parametrize("body", [credentials(), {"account": "demo"}], ids=["direct", "account"])
 def test_login_faults_map_write_nothing_and_recover(api: Any, sandbox_url: str, aws: Any, fault: Callable[..., None],

@@ -8,11 +8,13 @@ from typing import Any
 
 import requests
 
+from local.sandbox import loudvoice
+from local.sandbox.client import SandboxClient
 from tests.conftest import Api, AwsBackend, Reply, sandbox_calls
 
 START = "/loudvoice/sessions"
-PUBLIC_KEY = "sandbox-public-key"
-PRIVATE_KEY = "sandbox-private-key"
+PUBLIC_KEY = loudvoice.PUBLIC_KEY
+PRIVATE_KEY = loudvoice.PRIVATE_KEY
 CANARIES = (PUBLIC_KEY, PRIVATE_KEY)
 BODY_KEYS = {"session_token", "expires_at", "expires_in", "author_created", "cached", "author"}
 AUTHOR_KEYS = {"author_token", "author_reference", "name", "email", "description", "picture_url", "website_url"}
@@ -34,7 +36,7 @@ def lv_calls(url: str) -> dict[str, int]:
 
 
 def vendor_expiration(url: str, author_token: str, session_token: str) -> str:
-    """The sandbox's ``date_expiration`` of a live session, as API.md's ISO 8601 UTC."""
+    """The sandbox's ``date_expiration`` of a live session, as docs/api.md's ISO 8601 UTC."""
     answer = requests.get(f"{url}/loudvoice/loudvoice/authors/sessions.json",
                           params={"filters": f"author_token:eq:{author_token}"}, auth=CANARIES, timeout=5)
     answer.raise_for_status()
@@ -44,14 +46,12 @@ def vendor_expiration(url: str, author_token: str, session_token: str) -> str:
 
 
 def mint_identity(url: str) -> str:
-    answer = requests.post(f"{url}/_sandbox/loudvoice/identities", timeout=5)
-    assert answer.status_code == 201, answer.text
-    return answer.json()["identity_token"]
+    return SandboxClient(url).mint_loudvoice_identity()
 
 
-def add_fault(url: str, **fault: Any) -> None:
-    answer = requests.post(f"{url}/_sandbox/faults", json={"vendor": "loudvoice", **fault}, timeout=5)
-    assert answer.status_code == 201, answer.text
+def add_fault(url: str, mode: str, operation: str | None = None, count: int = 1,
+              seconds: float | None = None) -> None:
+    SandboxClient(url).fault("loudvoice", operation, mode, count, seconds)
 
 
 def assert_no_canary(log_lines: list[str], *texts: str | bytes) -> None:

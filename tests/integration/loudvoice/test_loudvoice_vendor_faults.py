@@ -1,4 +1,4 @@
-"""LoudVoice failing: each sandbox fault and refusal maps to API.md's status, and nothing is stored."""
+"""LoudVoice failing: each sandbox fault and refusal maps to docs/api.md's status, and nothing is stored."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from authhooks.vendors.loudvoice import retry_policy
 
 from local import config
 from tests.conftest import Api, AwsBackend
+from tests.contract import VENDOR_FAULT_ANSWERS
 from tests.integration.loudvoice.calls import JOHN, add_fault, assert_no_canary, session_path, start
 
 Calls = Callable[[], dict[str, int]]
@@ -31,14 +32,7 @@ def _attempts(mode: str) -> int:
             "rate_limit": 1, "garbage": 1}[mode]
 
 
-# mode -> (status, code, Retry-After promised)
-FAULTS = {
-    "timeout": (504, "vendor_timeout", False),
-    "reset": (503, "vendor_unavailable", True),
-    "error_500": (503, "vendor_unavailable", True),
-    "rate_limit": (503, "vendor_rate_limited", True),
-    "garbage": (502, "vendor_rejected", False),
-}
+FAULTS = VENDOR_FAULT_ANSWERS
 MAX_ATTEMPTS = 6  # more than any policy attempts, so every attempt of the call meets the fault
 
 

@@ -231,7 +231,7 @@ def is_not_found(info: str) -> bool:
 
 
 def vendor_error(operation: str, answer: VendorResponse) -> ServiceError:
-    """The error a LoudVoice refusal means for our caller (API.md's taxonomy), by status first.
+    """The error a LoudVoice refusal means for our caller (docs/api.md's taxonomy), by status first.
 
     A body that is not OneAll's envelope (``answer.body`` None) carries no info: it means what the status
     means when the info says nothing more.
