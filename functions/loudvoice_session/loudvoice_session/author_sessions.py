@@ -164,20 +164,20 @@ def read(token: str) -> dict[str, Any]:
     record = records.session_record(token)
     if record is not None and records.is_ending(record):
         logger.info("finishing an earlier end of this session")
-        end(token)
+        end(token, finishing=True)
         record = None
     if record is None:
         raise NotFound("no such LoudVoice session (unknown or expired)")
     return record
 
 
-def end(token: str) -> None:
+def end(token: str, *, finishing: bool = False) -> None:
     """End the session at LoudVoice and forget it; already gone (there or here) is fine.
 
     The store stops handing the session out before LoudVoice is asked (see records.py), so no start racing
-    this one is served a session LoudVoice already ended.
+    this one is served a session LoudVoice already ended. ``finishing``: an earlier end was left half done.
     """
-    ending = records.begin_end(token)
+    ending = records.begin_end(token, marked_before=finishing)
     try:
         loudvoice.client().delete_session(token)
     except NotFound:

@@ -14,7 +14,7 @@ Every write that depends on what was read is conditional:
   none); a start that loses that race cannot know which metadata LoudVoice confirmed last, so it *unlinks* the
   author record (fingerprint cleared, new version) and the next start asks LoudVoice;
 - a ``DELETE`` marks the session record ``ending`` and unlinks the author record (only if it still names that
-  session, at the version read) before it calls LoudVoice, and forgets the session record after; when LoudVoice
+  session, at the version read) before it calls LoudVoice, and forgets both after; when LoudVoice
   refused, both records are put back as they were (unless something newer was written meanwhile). A mark left
   behind (the store failed after LoudVoice ended the session) is finished by the next request for that session.
 """
@@ -102,22 +102,27 @@ class Ending:
     author_version: str | None = None  # the version the unlink wrote
 
 
-def begin_end(token: str) -> Ending | None:
+def begin_end(token: str, *, marked_before: bool = False) -> Ending | None:
     """Before LoudVoice is asked to end the session: mark its record and unlink the author's pointer to it.
 
-    Returns what was changed, or None when we hold no live record of the session.
+    Returns what was changed, or None when we hold no live record of the session. ``marked_before``: an earlier
+    end was left half done, so an undo keeps the mark (LoudVoice may have ended the session then).
     """
     store = token_store()
     marked = store.update(Keys.lv_session(token), set={ENDING: True}).item
     if marked is None:
         return None
-    session = {key: value for key, value in marked.items() if key != ENDING}
+    ending = Ending(token, {key: value for key, value in marked.items() if key != ENDING or marked_before})
     author_pk = marked.get(AUTHOR_PK)
-    author = store.get(author_pk) if author_pk else None
-    if author is None or author.get(SESSION_TOKEN) != token:
-        return Ending(token, session)
-    version = _unlink(author_pk, require={SESSION_TOKEN: token, VERSION: author.get(VERSION, "")})
-    return Ending(token, session, author, version) if version else Ending(token, session)
+    try:
+        author = store.get(author_pk) if author_pk else None
+        if author is None or author.get(SESSION_TOKEN) != token:
+            return ending
+        version = _unlink(author_pk, require={SESSION_TOKEN: token, VERSION: author.get(VERSION, "")})
+    except ServiceError:
+        undo_end(ending)  # nothing was asked of LoudVoice yet: leave the records as they were
+        raise
+    return Ending(token, ending.session, author, version) if version else ending
 
 
 def undo_end(ending: Ending) -> None:
@@ -134,10 +139,11 @@ def undo_end(ending: Ending) -> None:
 
 
 def forget(token: str) -> None:
-    """LoudVoice has no such session (any more): drop its record, and the author's pointer if it still names it."""
-    old = token_store().delete(Keys.lv_session(token))
+    """LoudVoice has no such session (any more): drop its record, and the author record if it still names it."""
+    store = token_store()
+    old = store.delete(Keys.lv_session(token))
     if old is not None and old.get(AUTHOR_PK):
-        _unlink(old[AUTHOR_PK], require={SESSION_TOKEN: token})
+        store.delete(old[AUTHOR_PK], require={SESSION_TOKEN: token})
 
 
 def _unlink(author_pk: str, require: Mapping[str, Any] | None = None) -> str | None:

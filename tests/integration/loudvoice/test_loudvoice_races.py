@@ -117,3 +117,17 @@ def test_concurrent_starts_with_different_metadata_converge_on_what_loudvoice_co
     for metadata in (first, first, second, second, first):
         _agrees_with_loudvoice(sandbox, start(api_faults, metadata))
     assert start(api_faults, first).json()["cached"] is True, "and the store converged: reuse works again"
+
+
+def test_a_half_done_delete_stays_ended_when_finishing_it_fails(api_faults: Api, sandbox: Any,
+                                                                sandbox_client: SandboxClient) -> None:
+    token = _session(start(api_faults, JOHN))["session_token"]
+    sandbox_client.fault("dynamodb", "DeleteItem", "error_500", count=EVERY_ATTEMPT)
+    assert api_faults.delete(session_path(token)).status == 503
+    sandbox_client.clear_faults()
+    sandbox_client.fault("loudvoice", "session_delete", "error_500", count=EVERY_ATTEMPT)
+
+    assert api_faults.get(session_path(token)).status == 503, "LoudVoice could not confirm the end"
+
+    sandbox_client.clear_faults()
+    assert api_faults.get(session_path(token)).status == 404, "still ended: never handed out again"
