@@ -49,7 +49,7 @@ def author_record(author_key: str) -> Item | None:
 
 def reusable_session(author: Item | None, fingerprint: str) -> dict[str, Any] | None:
     """The author record's session, when its metadata is ``fingerprint`` and at least half its life is left."""
-    if author is None or author.get(FINGERPRINT) != fingerprint or author.get(FINGERPRINT) == UNLINKED:
+    if author is None or author.get(FINGERPRINT) != fingerprint:  # an unlinked record matches no fingerprint
         return None
     if int(author["expires_at"]) - token_store().now() < int(author["expires_in"]) / 2:
         return None
