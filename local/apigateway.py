@@ -65,7 +65,7 @@ def _not_found(detail: str) -> GatewayError:
 
 def _refusal(status: int, code: str, detail: str) -> Response:
     """The server's answer to a body it will not read (413, 400), in the gateway's problem shape."""
-    title = {413: "Payload too large"}.get(status, "Invalid request")
+    title = {413: "Payload too large", 414: "URI too long", 431: "Headers too large"}.get(status, "Invalid request")
     return _problem(GatewayError(status, code, title, detail), events.new_request_id())
 
 

@@ -65,6 +65,16 @@ class _Handler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         _LOG.debug(format, *args)
 
+    def log_error(self, format: str, *args: Any) -> None:
+        # Malformed requests (414, 400 from the request line parser): the client's problem, not ours.
+        _LOG.info(format, *args)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The request line or headers could not be read (400, 414, 431, 501): the server's own refusal shape."""
+        self.close_connection = True
+        self._write(self.server.refuse(code, _ERROR_CODES.get(code, "invalid_request"),
+                                       message or HTTPStatus(code).phrase))
+
     def handle_expect_100(self) -> bool:
         # Refuse an oversized body before the client sends it.
         if self._declared_length() > self.server.max_body:
@@ -161,6 +171,9 @@ class _Handler(WSGIRequestHandler):
             self.connection.close()
         else:
             self.server.stopping.wait(drop.hold)
+
+
+_ERROR_CODES = {414: "uri_too_long", 431: "headers_too_large", 501: "method_not_supported"}
 
 
 def _too_large(limit: int) -> tuple[int, str, str]:

@@ -75,7 +75,7 @@ def with_email() -> dict[str, Any]:
 
 def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_clears(translated: dict) -> None:
     found = alarms(translated["Resources"])
-    assert len(found) >= 16
+    assert len(found) >= 17
     for name, alarm in found.items():
         assert alarm.get("AlarmActions") == [{"Ref": "AlarmTopic"}], name
         assert alarm.get("OKActions") == [{"Ref": "AlarmTopic"}], name
@@ -123,7 +123,8 @@ def test_each_function_has_its_bug_alarm_and_each_vendor_its_failure_alarm() -> 
     for vendor in vendor_names():
         assert ("VendorErrors", {"vendor": vendor}) in filters, vendor
     for metric in ("StoreUnavailable", "CredentialsUnavailable", "UserTokensNotStored", "LoginPaused",
-                   "VendorConfigurationErrors", "BazaarvoiceQpmCurrent", "BazaarvoiceQpmAllotted"):
+                   "VendorConfigurationErrors", "BazaarvoiceQpmCurrent", "BazaarvoiceQpmAllotted",
+                   "PasswordExpiringSoon"):
         assert any(m == metric for m, _ in filters), metric
 
 

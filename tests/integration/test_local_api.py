@@ -12,6 +12,7 @@ import dataclasses
 import http.client
 import json
 import os
+import socket
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -289,6 +290,20 @@ def test_a_burst_of_concurrent_requests_gets_no_reset(gateway: str) -> None:
 
 def test_a_burst_of_concurrent_function_calls_gets_no_reset(gateway: str) -> None:
     assert burst(gateway, "GET", "/loudvoice/sessions/burst") == [200] * CONCURRENT
+
+
+def test_a_request_line_the_server_cannot_read_is_a_problem_not_an_html_page(gateway: str) -> None:
+    address = urlsplit(gateway)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        sock.sendall(b"GET /loudvoice/sessions/x?q=" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: local\r\n\r\n")
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+
+    assert head.startswith(b"HTTP/1.1 414 ")
+    assert b"Content-Type: application/problem+json" in head
+    assert json.loads(body)["code"] == "uri_too_long"
 
 
 def test_openapi_yaml_is_served_from_the_repository_when_it_exists(tmp_path: Path) -> None:

@@ -69,7 +69,10 @@ def test_landing_routes_are_public_and_every_other_route_is_authorized() -> None
 def test_the_table_has_ttl_on_expires_at_pitr_and_encryption() -> None:
     props = template.resource_properties("TokensTable", TPL)
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
-    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True,
+                                                          "RecoveryPeriodInDays": {"Ref": "PitrRecoveryDays"}}
+    days = TPL["Parameters"]["PitrRecoveryDays"]
+    assert (days["MinValue"], days["MaxValue"], days["Default"]) == (1, 35, 35), "DynamoDB allows 1 to 35 days"
     assert props["SSESpecification"]["SSEEnabled"] is True
     assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
 

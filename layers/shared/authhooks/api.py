@@ -97,9 +97,16 @@ def make_resolver(error_page: ErrorPage | None = None) -> Resolver:
         path = app.current_event.path
         # Powertools has no 405: a route that matches the path under another method means "wrong method".
         allowed = sorted({r.method for r in app._static_routes + app._dynamic_routes if r.rule.match(path)})
+        params = app.current_event.path_parameters or {}
+        route_key = str(app.current_event.raw_event.get("routeKey") or "")
         if allowed and method not in allowed:
             error: ServiceError = MethodNotAllowed(f"{method} is not allowed here; use {', '.join(allowed)}",
                                                    headers={"Allow": ", ".join(allowed)})
+        elif params and "{proxy+}" not in route_key and route_key.startswith(f"{method} "):
+            # API Gateway matched one of our routes, but the (decoded) path parameter holds characters no id of
+            # ours has, so our router cannot: the parameter is wrong, not the route.
+            error = InvalidRequest.of([FieldError(name[:64], "contains characters no valid value has")
+                                       for name in sorted(params)])
         else:
             error = NotFound(f"no route for {method} {path}")
         return problem_response(error, request_id_of(app.current_event.raw_event))
