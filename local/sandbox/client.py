@@ -99,3 +99,7 @@ class SandboxClient:
     def livevox_error_shape(self, shape: str) -> None:
         """How the LiveVox sandbox renders refusals: `json` or `plain` (an HTML page)."""
         self._call("POST", "/livevox/error_shape", 200, {"shape": shape})
+    def loudvoice_switches(self, **switches: Any) -> dict[str, Any]:
+        """Make the LoudVoice sandbox misbehave: `plan_limit` (OneAll's 403 "limit exceeded" on every call),
+        `plain_errors` (refusals as HTML pages), `date_expiration` (the text new sessions carry); others kept."""
+        return self._call("POST", "/loudvoice/switches", 200, switches).json()

@@ -57,6 +57,7 @@ class ControlService(Service):
             Route("DELETE", "/livevox/sessions/(?P<session_id>[^/]+)", "livevox_end_session",
                   self.livevox_end_session),
             Route("POST", "/livevox/error_shape", "livevox_error_shape", self.livevox_error_shape),
+            Route("POST", "/loudvoice/switches", "loudvoice_switches", self.set_loudvoice_switches),
         )
 
     def clear_calls(self, request: Request, match: object) -> Response:
@@ -167,6 +168,24 @@ class ControlService(Service):
         except ValueError as exc:
             raise _invalid(str(exc)) from exc
         return Response.json(200, {"shape": self.state.livevox.error_shape})
+
+    def set_loudvoice_switches(self, request: Request, match: object) -> Response:
+        """`POST /_sandbox/loudvoice/switches {"plan_limit": bool, "plain_errors": bool, "date_expiration": str|null}`:
+        the keys given are set, the others kept."""
+        body = _control_body(request)
+        switches = self.state.loudvoice.switches
+        unknown = set(body) - set(switches.as_dict())
+        if unknown:
+            raise _invalid(f"unknown switches: {', '.join(sorted(unknown))}")
+        for key in ("plan_limit", "plain_errors"):
+            if key in body and not isinstance(body[key], bool):
+                raise _invalid(f"{key} must be a boolean")
+        expiration = body.get("date_expiration")
+        if expiration is not None and not isinstance(expiration, str):
+            raise _invalid("date_expiration must be a string or null")
+        for key, setting in body.items():
+            setattr(switches, key, setting)
+        return Response.json(200, switches.as_dict())
 
 
 def _flag(value: Any) -> bool:
