@@ -9,7 +9,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install browser dev test lint build invoke bench audit clean secret secrets-check
+.PHONY: install browser containers images dev test lint build invoke sam-invoke sam-api bench audit clean secret \
+	secrets-check
 
 $(BIN)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,16 @@ $(AXE): Makefile
 	npm install --prefix $(AXE_DIR) --no-save --no-package-lock --no-audit --no-fund axe-core@$(AXE_CORE_VERSION)
 	touch $@
 
+# Debian's Docker engine, debootstrap and qemu-user-static for the SAM CLI in containers (no image is ever pulled).
+containers:
+	@command -v dockerd >/dev/null 2>&1 && command -v debootstrap >/dev/null 2>&1 && command -v update-binfmts >/dev/null 2>&1 \
+		&& [ -e /usr/bin/qemu-aarch64-static ] || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq docker.io debootstrap qemu-user-static binfmt-support; }
+
+# Lambda-like images for x86_64 and arm64 from debootstrap + PyPI wheels; starts dockerd if none answers; cached.
+images: install containers
+	$(SUDO) $(BIN)/python -m local.images
+
 dev: install
 	$(BIN)/python -m local
 
@@ -45,7 +56,7 @@ lint: install
 build: install
 	$(BIN)/sam build
 
-test: install browser lint build
+test: install browser lint build images
 	AUTHHOOKS_ARTIFACT=build $(BIN)/python -m pytest
 
 # make secret VENDOR=livevox FILE=livevox.json STACK=authhooks-staging: merge, check, never print a value.
@@ -58,6 +69,15 @@ secrets-check: install
 # make invoke FN=LoudVoiceSessionFunction EVENT=events/loudvoice_start_session.json
 invoke: install
 	$(BIN)/python -m local.invoke $(FN) $(EVENT)
+
+# make sam-invoke FN=LiveVoxLoginFunction EVENT=events/livevox_login_account.json [ARCH=x86_64]
+# SAM CLI itself, in a container, against the make dev stack (or a stack of its own when none runs).
+sam-invoke: install build images
+	$(BIN)/python -m local.sam $(if $(ARCH),--architecture $(ARCH)) invoke $(FN) $(EVENT)
+
+# sam local start-api on :3001 (AUTHHOOKS_SAM_API_PORT), against the make dev stack; Ctrl-C stops it.
+sam-api: install build images
+	$(BIN)/python -m local.sam $(if $(ARCH),--architecture $(ARCH)) api
 
 bench: install build
 	AUTHHOOKS_ARTIFACT=build $(BIN)/python -m bench

@@ -20,6 +20,10 @@ def _met(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines: list[str] = []
     machine = results["machine"]
@@ -40,11 +44,13 @@ def markdown(results: dict[str, Any]) -> str:
                      f"| {_met(ratio <= IMPORT_GOAL)} |")
 
     lines += ["", "### Warm cache hit (in process, moto HTTP server; ms p50 / p99)", "",
-              "| path | handler | bare boto3, same calls | p50 ratio | DynamoDB requests per hit | goals met |",
+              "| path | handler | bare boto3, same calls | p50 ratio | DynamoDB requests per hit (goal: one read) "
+              "| goals met |",
               "|---|---|---|---|---|---|"]
     for name, row in results["warm"].items():
         ours, bare = row["handler_ms"], row["bare_boto3_ms"]
-        met = row["p50_ratio_to_bare"] <= WARM_GOAL and row["dynamodb_requests_per_hit"] == 1
+        one_read = row["dynamodb_requests_per_hit"] == 1 and row["dynamodb_operations"] == ["GetItem"]
+        met = row["p50_ratio_to_bare"] <= WARM_GOAL and one_read
         lines.append(f"| {name} | {ours['median']:.2f} / {ours['p99']:.2f} | {bare['median']:.2f} / "
                      f"{bare['p99']:.2f} | {row['p50_ratio_to_bare']:.2f} | {row['dynamodb_requests_per_hit']:g} "
                      f"({', '.join(row['dynamodb_operations'])}) | {_met(met)} |")
@@ -62,6 +68,13 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| {name} | {row['vendor_calls']} ({row['floor']}) | {ours['wall_s']:.2f} s, "
                      f"{ours['latency_ms']['median']:.0f} ms | {direct['wall_s']:.2f} s, "
                      f"{direct['latency_ms']['median']:.0f} ms | {row['speedup']:.1f}x |")
+    for name, row in saved.items():
+        if isinstance(row, dict) and "user_locked" in row:
+            locked = row["user_locked"]
+            lines += ["", f"{name}: a different wrong password each request; the floor is the configured limit of "
+                          f"refused logins that may reach LiveVox. LiveVox locked the user: through authhooks "
+                          f"{_yes(locked['through_authhooks'])}, vendor every time "
+                          f"{_yes(locked['vendor_every_time'])}."]
 
     repeats = saved.get("bazaarvoice_repeats")
     if repeats:

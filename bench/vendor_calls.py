@@ -12,6 +12,7 @@ import requests
 
 from bench.environment import Backends
 from bench.stats import summarize
+from local import template
 from local.sandbox import livevox, loudvoice
 from local.sandbox.client import SandboxClient
 from local.stack import Stack
@@ -40,6 +41,33 @@ def _run(requests_count: int, send: Callable[[int], int]) -> dict[str, Any]:
 
 def _livevox_body(index: int) -> dict[str, Any]:
     return {"client_name": livevox.CLIENT_NAME, "user_name": f"bench-user-{index % 10}", "password": livevox.PASSWORD}
+
+
+def _wrong_password(user: str, index: int) -> dict[str, Any]:
+    """A different wrong password each time: the worst case (a repeated one is remembered after one refusal)."""
+    return {"clientName": livevox.CLIENT_NAME, "userName": user, "password": f"wrong-{index}", "agent": False}
+
+
+def _storm(session: requests.Session, controls: SandboxClient, api_url: str, requests_count: int) -> dict[str, Any]:
+    """Wrong passwords for one user through us and straight at LiveVox: logins made and whether LiveVox locked it."""
+    limit = int(template.parameter_defaults()["LiveVoxRefusalLimit"])
+    controls.clear_calls()
+
+    def through_us(i: int) -> int:
+        body = _wrong_password("storm-user", i)
+        return session.post(f"{api_url}/livevox/sessions", json={
+            "client_name": body["clientName"], "user_name": body["userName"], "password": body["password"]},
+            timeout=60).status_code
+
+    ours = _run(requests_count, through_us)
+    made = controls.calls().get("livevox.login", 0)
+    every_time = _run(requests_count, lambda i: session.post(
+        f"{controls.url}/livevox/session/login", json=_wrong_password("storm-direct-user", i),
+        headers={"LV-Access": livevox.ACCESS_TOKEN}, timeout=60).status_code)
+    locked = {"through_authhooks": controls.livevox_user("storm-user")["locked"],
+              "vendor_every_time": controls.livevox_user("storm-direct-user")["locked"]}
+    return {"vendor_calls": made, "floor": limit, "through_authhooks": ours, "vendor_every_time": every_time,
+            "speedup": round(every_time["wall_s"] / ours["wall_s"], 2), "user_locked": locked}
 
 
 def _loudvoice_body(index: int) -> dict[str, Any]:
@@ -120,6 +148,7 @@ def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]
                 "vendor_every_time": every_time,
                 "speedup": round(every_time["wall_s"] / ours["wall_s"], 2),
             }
+        results["LiveVox wrong-password storm (1 user)"] = _storm(session, controls, stack.api_url, requests_count)
         results[BAZAARVOICE_REPEATS] = bazaarvoice_repeats(stack, session, latency_ms)
         return results
     finally:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from local import config
+from local import config, overrides
 
 if TYPE_CHECKING:
     from local.stack import Stack
@@ -58,12 +58,17 @@ def serve() -> int:
         signal.signal(signum, lambda *_: stop.set())
     supervisor = os.getppid()
     try:
-        stack = Stack().start()
+        settings = overrides.from_env()
+    except overrides.OverridesError as exc:
+        _LOG.error("%s", exc)
+        return 2
+    try:
+        stack = Stack(parameter_overrides=settings.stack_parameters(), secrets=settings.stack_secrets()).start()
     except OSError as exc:
         _LOG.error("cannot start the local stack: %s (is `make dev` already running?)", exc)
         return 1
     try:
-        print(banner(stack), flush=True)
+        print(banner(stack, settings), flush=True)
         while not stop.wait(0.5) and os.getppid() == supervisor:
             pass
     finally:
@@ -72,8 +77,10 @@ def serve() -> int:
     return 0
 
 
-def banner(stack: Stack) -> str:
-    """The start-up text: addresses, the sandbox demo credentials of docs/api.md, and three requests to try."""
+def banner(stack: Stack, settings: overrides.Settings | None = None) -> str:
+    """The start-up text: addresses, where each vendor's calls go, the sandbox demo credentials of docs/api.md,
+    requests to try. Secrets from a secrets file never appear here: only the file's name.
+    """
     from local.sandbox import bazaarvoice, livevox, loudvoice
 
     api, sandbox, dynamodb = stack.api_url, stack.sandbox_url, stack.dynamodb_url
@@ -94,6 +101,8 @@ def banner(stack: Stack) -> str:
         ("LiveVox", "named account", f"demo -> client {demo['client_name']}, user {demo['user_name']}, "
                                       f"password {demo['password']}"),
     ]
+    settings = settings or overrides.Settings()
+    sandboxed = settings.sandboxed()
     lines = [
         f"authhooks local stack ({stack.artifact} artifact)",
         "",
@@ -101,8 +110,12 @@ def banner(stack: Stack) -> str:
         f"  DynamoDB     {dynamodb}   moto: table {config.TABLE_NAME}, secrets {config.STACK_NAME}/<vendor>",
         f"  Sandboxes    {sandbox}   /bazaarvoice /loudvoice /livevox; controls under /_sandbox",
         "",
+        "Vendors",
+        *(f"  {vendor:<12} {where}" for vendor, where in settings.vendors().items()),
+        "",
         "Sandbox demo credentials",
-        *(f"  {vendor:<12} {what:<37} {value}" for vendor, what, value in credentials),
+        *(f"  {vendor:<12} {what:<37} {value}" for vendor, what, value in credentials
+          if vendor in sandboxed and overrides.VENDORS[vendor][0] not in settings.secrets),
         "",
         "Try it",
         "  # Bazaarvoice: mint a single-use token, then open the landing page with it in a browser",

@@ -2,7 +2,9 @@
 
 The function runs in this process with its template environment, against the `make dev` stack's DynamoDB and
 sandboxes when that stack is up on the configured ports, else against moto in process and a sandbox on a free
-port that live for this one invocation. The result is the only thing on stdout; logs go to stderr.
+port that live for this one invocation. ``AUTHHOOKS_PARAMETER_OVERRIDES`` and ``AUTHHOOKS_SECRETS_FILE`` work as for
+`make dev` (a secrets file is written into whichever Secrets Manager the invocation uses). The result is the only
+thing on stdout; logs go to stderr.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
-from local import config, runtime, template
+from local import config, overrides, runtime, template
 from local.aws import create_table, seed_secrets
 from local.stack import aws_endpoints, function_timeout
 
@@ -38,16 +40,26 @@ def dev_stack(ports: config.Ports, host: str = "127.0.0.1") -> tuple[str, str] |
 
 
 @contextmanager
-def backends(ports: config.Ports) -> Iterator[tuple[str, dict[str, str]]]:
-    """The sandbox URL and the AWS endpoint variables for the invocation: the dev stack's, or temporary ones."""
+def backends(ports: config.Ports, secrets: dict[str, dict] | None = None) -> Iterator[tuple[str, dict[str, str]]]:
+    """The sandbox URL and the AWS endpoint variables for the invocation: the dev stack's, or temporary ones.
+
+    ``secrets`` (logical id -> value) are written into that Secrets Manager, over what it holds.
+    """
+    import boto3
+
     running = dev_stack(ports)
     if running is not None:
         dynamodb, sandbox_url = running
         print(f"local.invoke: using the dev stack (DynamoDB {dynamodb}, sandboxes {sandbox_url})", file=sys.stderr)
+        if secrets:
+            client = boto3.client("secretsmanager", endpoint_url=dynamodb, region_name=config.REGION)
+            for logical_id, value in secrets.items():
+                client.put_secret_value(SecretId=config.secret_name(logical_id), SecretString=json.dumps(value))
+            print(f"local.invoke: the dev stack's {', '.join(secrets)} now hold the secrets file's values",
+                  file=sys.stderr)
         yield sandbox_url, aws_endpoints(dynamodb)
         return
 
-    import boto3
     from moto import mock_aws
 
     from local.sandbox.server import SandboxServer
@@ -56,7 +68,8 @@ def backends(ports: config.Ports) -> Iterator[tuple[str, dict[str, str]]]:
         print(f"local.invoke: no dev stack on ports {ports.dynamodb}/{ports.sandbox}; using moto in process and "
               f"sandboxes on {sandbox.url}", file=sys.stderr)
         create_table(boto3.client("dynamodb", region_name=config.REGION))
-        seed_secrets(boto3.client("secretsmanager", region_name=config.REGION))
+        seed_secrets(boto3.client("secretsmanager", region_name=config.REGION),
+                     {**config.DEMO_SECRETS, **(secrets or {})})
         yield sandbox.url, {}
 
 
@@ -66,16 +79,19 @@ def lambda_error(exc: BaseException, request_id: str) -> dict[str, Any]:
             "stackTrace": traceback.format_tb(exc.__traceback__)}
 
 
-def invoke(fn: template.Function, event: dict[str, Any], artifact: str | None = None) -> tuple[bool, Any]:
+def invoke(fn: template.Function, event: dict[str, Any], artifact: str | None = None,
+           settings: overrides.Settings | None = None) -> tuple[bool, Any]:
     """Run ``fn`` once on ``event``: (True, result) or (False, Lambda's error document)."""
+    settings = settings or overrides.Settings()
     # Fake credentials, and no endpoint left over from the shell: nothing here may reach AWS.
     os.environ.update(config.FAKE_AWS_ENV)
     for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
         del os.environ[name]
     context = runtime.LambdaContext(function_name=fn.logical_id, timeout_seconds=function_timeout(fn.logical_id))
     # Powertools logs and metrics print to stdout; stdout is kept for the result.
-    with backends(config.Ports.from_env()) as (sandbox_url, endpoints), redirect_stdout(sys.stderr):
-        os.environ.update({**config.function_environments(sandbox_url)[fn.logical_id], **endpoints})
+    with backends(config.Ports.from_env(), settings.secrets) as (sandbox_url, endpoints), redirect_stdout(sys.stderr):
+        environment = config.function_environments(sandbox_url, settings.stack_parameters())[fn.logical_id]
+        os.environ.update({**environment, **endpoints})
         try:
             handler = runtime.load_handler(fn, artifact)
             return True, handler(event, context)
@@ -96,7 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         event = json.loads(args.event.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         parser.error(f"cannot read the event {args.event}: {exc}")
-    ok, result = invoke(functions[args.function], event)
+    try:
+        settings = overrides.from_env()
+    except overrides.OverridesError as exc:
+        parser.error(str(exc))
+    ok, result = invoke(functions[args.function], event, settings=settings)
     print(json.dumps(result, indent=2))
     return 0 if ok else 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -80,3 +81,25 @@ class SandboxClient:
     def mint_loudvoice_identity(self) -> str:
         """A LoudVoice (OneAll) identity token the sandbox will accept."""
         return self._call("POST", "/loudvoice/identities", 201).json()["identity_token"]
+
+    def livevox_change_password(self, user_name: str, password: str, agent: bool = False) -> None:
+        """Change a LiveVox user's password, as at LiveVox: every session of that user ends."""
+        self._call("POST", f"/livevox/users/{quote(user_name, safe='')}/password", 204,
+                   {"password": password, "agent": agent})
+
+    def livevox_user(self, user_name: str, agent: bool = False) -> dict[str, Any]:
+        """`{"failed_logins": n, "locked": bool}` of a LiveVox user."""
+        query = "?agent=true" if agent else ""
+        return self._call("GET", f"/livevox/users/{quote(user_name, safe='')}{query}", 200).json()
+
+    def livevox_end_session(self, session_id: str) -> None:
+        """End a LiveVox session as an administrator (or another client) would."""
+        self._call("DELETE", f"/livevox/sessions/{quote(session_id, safe='')}", 204)
+
+    def livevox_error_shape(self, shape: str) -> None:
+        """How the LiveVox sandbox renders refusals: `json` or `plain` (an HTML page)."""
+        self._call("POST", "/livevox/error_shape", 200, {"shape": shape})
+    def loudvoice_switches(self, **switches: Any) -> dict[str, Any]:
+        """Make the LoudVoice sandbox misbehave: `plan_limit` (OneAll's 403 "limit exceeded" on every call),
+        `plain_errors` (refusals as HTML pages), `date_expiration` (the text new sessions carry); others kept."""
+        return self._call("POST", "/loudvoice/switches", 200, switches).json()

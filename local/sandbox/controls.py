@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 from local.sandbox import aws_proxy
 from local.sandbox.core import (
@@ -50,6 +52,12 @@ class ControlService(Service):
             Route("POST", "/bazaarvoice/tokens", "bazaarvoice_token", self.mint_bazaarvoice_token),
             Route("POST", "/bazaarvoice/error_shape", "bazaarvoice_error_shape", self.set_error_shape),
             Route("POST", "/loudvoice/identities", "loudvoice_identity", self.mint_loudvoice_identity),
+            Route("POST", "/livevox/users/(?P<user_name>[^/]+)/password", "livevox_password", self.livevox_password),
+            Route("GET", "/livevox/users/(?P<user_name>[^/]+)", "livevox_user", self.livevox_user),
+            Route("DELETE", "/livevox/sessions/(?P<session_id>[^/]+)", "livevox_end_session",
+                  self.livevox_end_session),
+            Route("POST", "/livevox/error_shape", "livevox_error_shape", self.livevox_error_shape),
+            Route("POST", "/loudvoice/switches", "loudvoice_switches", self.set_loudvoice_switches),
         )
 
     def clear_calls(self, request: Request, match: object) -> Response:
@@ -130,6 +138,60 @@ class ControlService(Service):
     def mint_loudvoice_identity(self, request: Request, match: object) -> Response:
         """`POST /_sandbox/loudvoice/identities`."""
         return Response.json(201, {"identity_token": self.state.loudvoice.mint_identity()})
+
+
+    def livevox_password(self, request: Request, match: re.Match[str]) -> Response:
+        """`POST /_sandbox/livevox/users/{user_name}/password {"password", "agent"?}`: ends the user's sessions."""
+        body = _control_body(request)
+        password = body.get("password")
+        if not isinstance(password, str) or not password:
+            raise _invalid("password must be a non-empty string")
+        self.state.livevox.change_password(unquote(match["user_name"]), _flag(body.get("agent")), password)
+        return Response.empty()
+
+    def livevox_user(self, request: Request, match: re.Match[str]) -> Response:
+        """`GET /_sandbox/livevox/users/{user_name}[?agent=true]` → `{"failed_logins", "locked"}`."""
+        agent = (request.query_value("agent") or "false").lower() == "true"
+        return Response.json(200, self.state.livevox.user_status(unquote(match["user_name"]), agent))
+
+    def livevox_end_session(self, request: Request, match: re.Match[str]) -> Response:
+        """`DELETE /_sandbox/livevox/sessions/{session_id}`: as an administrator or another client would."""
+        if not self.state.livevox.end_session(unquote(match["session_id"])):
+            raise VendorError(404, "no such live session", code="not_found")
+        return Response.empty()
+
+    def livevox_error_shape(self, request: Request, match: object) -> Response:
+        """`POST /_sandbox/livevox/error_shape {"shape": "json"|"plain"}`."""
+        shape = _control_body(request).get("shape")
+        try:
+            self.state.livevox.set_error_shape(shape if isinstance(shape, str) else "")
+        except ValueError as exc:
+            raise _invalid(str(exc)) from exc
+        return Response.json(200, {"shape": self.state.livevox.error_shape})
+
+    def set_loudvoice_switches(self, request: Request, match: object) -> Response:
+        """`POST /_sandbox/loudvoice/switches {"plan_limit": bool, "plain_errors": bool, "date_expiration": str|null}`:
+        the keys given are set, the others kept."""
+        body = _control_body(request)
+        switches = self.state.loudvoice.switches
+        unknown = set(body) - set(switches.as_dict())
+        if unknown:
+            raise _invalid(f"unknown switches: {', '.join(sorted(unknown))}")
+        for key in ("plan_limit", "plain_errors"):
+            if key in body and not isinstance(body[key], bool):
+                raise _invalid(f"{key} must be a boolean")
+        expiration = body.get("date_expiration")
+        if expiration is not None and not isinstance(expiration, str):
+            raise _invalid("date_expiration must be a string or null")
+        for key, setting in body.items():
+            setattr(switches, key, setting)
+        return Response.json(200, switches.as_dict())
+
+
+def _flag(value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise _invalid("agent must be a boolean")
 
 
 def _control_body(request: Request) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +24,15 @@ DEFAULT_EXPIRES_IN = 1209600
 AUTHOR_FIELDS = ("name", "email", "description", "picture_url", "website_url")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _FILTER = re.compile(r"author_token:eq:(?P<token>[^,]+)")
+# The site's subdomain (template default LoudVoiceSubdomain); `/sites/<other>/...` is a site OneAll does not know.
+SITE = "sandbox"
+_SITE_PREFIX = re.compile(r"^/sites/[^/]+")
+# OneAll writes dates in the site's zone with a numeric offset, not in UTC.
+SITE_ZONE = timezone(timedelta(hours=2))
+_AUTHOR_NODE = "request->author_session->author"
+# OneAll's texts (VENDORS.md, "Evidence gathered later"): field errors and real "not found"s name the node.
+PLAN_LIMIT_INFO = "The API request limit of your plan has been exceeded; upgrade your plan or wait for the next period"
+UNKNOWN_SITE_INFO = "The subdomain [{site}] is not linked to any OneAll site"
 
 
 @dataclass
@@ -72,6 +81,24 @@ def lv_error(status: int, info: str) -> VendorError:
     return VendorError(status, info)
 
 
+def node_error(status: int, node: str, reason: str) -> VendorError:
+    """A refusal that names the request node, the way OneAll words them."""
+    return lv_error(status, f"The node [{node}] is invalid, {reason}")
+
+
+@dataclass
+class Switches:
+    """How the sandbox misbehaves on request (`POST /_sandbox/loudvoice/switches`); all off after a reset."""
+
+    plan_limit: bool = False  # every call answers OneAll's 403 "limit exceeded"
+    plain_errors: bool = False  # refusals come back as an HTML page with the same status
+    date_expiration: str | None = None  # the exact text new sessions carry as `date_expiration`
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"plan_limit": self.plan_limit, "plain_errors": self.plain_errors,
+                "date_expiration": self.date_expiration}
+
+
 class LoudVoiceBackend:
     """Authors, identity tokens minted for Social Login users, and author sessions."""
 
@@ -87,6 +114,7 @@ class LoudVoiceBackend:
         self._by_reference: dict[str, str] = {}
         self._identities: dict[str, str | None] = {}  # identity token -> author token once used
         self._sessions: dict[str, AuthorSession] = {}
+        self.switches = Switches()
 
     def check_keys(self, public_key: str | None, private_key: str | None) -> None:
         """Refuse anything but the site's key pair."""
@@ -104,7 +132,8 @@ class LoudVoiceBackend:
     def start_session(self, spec: AuthorSpec, expires_in: int = DEFAULT_EXPIRES_IN) -> tuple[AuthorSession, bool]:
         """A new session for the author `spec` names; True when the author was created for it."""
         if expires_in <= 0:
-            raise lv_error(400, "session.expires_in must be a positive number of seconds")
+            raise node_error(400, "request->author_session->session->expires_in",
+                             "it must be a positive number of seconds")
         _check_fields(spec.fields)
         now = self.now()
         author, created = self._resolve(spec, now)
@@ -122,11 +151,11 @@ class LoudVoiceBackend:
         if spec.author_token is not None:
             author = self._authors.get(spec.author_token)
             if author is None:
-                raise lv_error(404, "No author found for the given author_token")
+                raise node_error(404, f"{_AUTHOR_NODE}->author_token", "no author has been found for that token")
             return author, False
         if spec.identity_token is not None:
             if spec.identity_token not in self._identities:
-                raise lv_error(404, "No identity found for the given identity_token")
+                raise node_error(404, f"{_AUTHOR_NODE}->identity_token", "no identity has been found for that token")
             known = self._identities[spec.identity_token]
             if known is not None:
                 return self._authors[known], False
@@ -139,9 +168,10 @@ class LoudVoiceBackend:
         if known is not None:
             return self._authors[known], False
         if not spec.allow_create_new:
-            raise lv_error(404, "No author found for the given author_reference and allow_create_new is false")
+            raise node_error(404, f"{_AUTHOR_NODE}->author_reference",
+                             "no author has been found for that reference and allow_create_new is false")
         if not spec.fields.get("name"):
-            raise lv_error(400, "author.name is required to create a new author")
+            raise node_error(400, f"{_AUTHOR_NODE}->name", "the name is required to create a new author")
         author = self._create(spec, now)
         author.author_reference = reference
         self._by_reference[reference] = author.author_token
@@ -159,7 +189,7 @@ class LoudVoiceBackend:
         """End a session; unknown or expired ones are not found."""
         session = self._live_session(token)
         if session is None:
-            raise lv_error(404, "No author session found for the given token")
+            raise node_error(404, "author_session_token", "no author session has been found for that token")
         del self._sessions[token]
 
     def list_sessions(self, author_token: str | None = None) -> list[AuthorSession]:
@@ -189,19 +219,19 @@ class LoudVoiceBackend:
 def _check_fields(fields: Mapping[str, str | None]) -> None:
     email = fields.get("email")
     if email is not None and not _EMAIL.fullmatch(email):
-        raise lv_error(400, "author.email is not a valid email address")
+        raise node_error(400, f"{_AUTHOR_NODE}->email", "it must contain a valid email address")
     for key in ("picture_url", "website_url"):
         value = fields.get(key)
         if value is None:
             continue
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise lv_error(400, f"author.{key} must be an absolute http(s) URL")
+            raise node_error(400, f"{_AUTHOR_NODE}->{key}", "it must contain an absolute http(s) URL")
 
 
 def rfc2822(moment: datetime | None) -> str | None:
-    """`Mon, 26 Mar 2018 17:33:12 +0000`, or None."""
-    return None if moment is None else format_datetime(moment.replace(microsecond=0))
+    """`Mon, 26 Mar 2018 17:33:12 +0200` (the site's zone), or None."""
+    return None if moment is None else format_datetime(moment.replace(microsecond=0).astimezone(SITE_ZONE))
 
 
 class LoudVoiceWire(Service):
@@ -213,13 +243,14 @@ class LoudVoiceWire(Service):
         self.backend = backend
 
     def routes(self) -> Sequence[Route]:
-        sessions = r"/loudvoice/authors/sessions\.json"
+        site = r"(?:/sites/(?P<site>[^/]+))?"  # the default site, or another subdomain
+        sessions = site + r"/loudvoice/authors/sessions\.json"
         return (
             Route("PUT", sessions, "session_start", self.session_start),
             Route("GET", sessions, "session_list", self.session_list),
             Route(
                 "DELETE",
-                r"/loudvoice/authors/sessions/(?P<token>[^/]+)\.json",
+                site + r"/loudvoice/authors/sessions/(?P<token>[^/]+)\.json",
                 "session_delete",
                 self.session_delete,
             ),
@@ -227,17 +258,20 @@ class LoudVoiceWire(Service):
 
     def session_start(self, request: Request, match: re.Match[str]) -> Response:
         """`PUT /loudvoice/authors/sessions.json`."""
-        self._authenticate(request)
+        self._authenticate(request, match)
         spec, expires_in = _parse_session_start(request)
         session, created = self.backend.start_session(spec, expires_in)
         status = 201 if created else 200
         info = "A new author has been created and the session started" if created else "The session has been started"
-        result = {"data": {"author_session": _session_json(session)}}
+        rendered = _session_json(session)
+        if self.backend.switches.date_expiration is not None:
+            rendered["date_expiration"] = self.backend.switches.date_expiration
+        result = {"data": {"author_session": rendered}}
         return Response.json(status, self._envelope(request, status, "success", info, result))
 
     def session_list(self, request: Request, match: re.Match[str]) -> Response:
         """`GET /loudvoice/authors/sessions.json[?filters=author_token:eq:<uuid>]`."""
-        self._authenticate(request)
+        self._authenticate(request, match)
         filters = request.query_value("filters")
         author_token = None
         if filters:
@@ -258,13 +292,17 @@ class LoudVoiceWire(Service):
 
     def session_delete(self, request: Request, match: re.Match[str]) -> Response:
         """`DELETE /loudvoice/authors/sessions/<token>.json?confirm_deletion=true`."""
-        self._authenticate(request)
+        self._authenticate(request, match)
         if request.query_value("confirm_deletion") != "true":
             raise lv_error(400, "Please add confirm_deletion=true to confirm the deletion")
         self.backend.delete_session(match["token"])
         return Response.json(200, self._envelope(request, 200, "success", "The author session has been deleted"))
 
     def render_error(self, error: VendorError, request: Request) -> Response:
+        if self.backend.switches.plain_errors:
+            # What a proxy or load balancer in front of OneAll answers: a page, not the envelope.
+            page = f"<html><body><h1>{error.status}</h1></body></html>".encode()
+            return Response(error.status, page, {"Content-Type": "text/html; charset=utf-8", **error.headers})
         return Response.json(error.status, self._envelope(request, error.status, "error", error.message), error.headers)
 
     def _envelope(
@@ -273,7 +311,7 @@ class LoudVoiceWire(Service):
         envelope: dict[str, Any] = {
             "request": {
                 "date": rfc2822(self.backend.now()),
-                "resource": request.path,
+                "resource": _SITE_PREFIX.sub("", request.path),  # the site is OneAll's host name, not its path
                 "status": {"flag": flag, "code": status, "info": info},
             }
         }
@@ -281,7 +319,11 @@ class LoudVoiceWire(Service):
             envelope["result"] = result
         return {"response": envelope}
 
-    def _authenticate(self, request: Request) -> None:
+    def _authenticate(self, request: Request, match: re.Match[str]) -> None:
+        """The site must exist (else 404, before any key check), the keys must match, the plan must allow the call."""
+        site = match["site"]
+        if site is not None and site != SITE:
+            raise lv_error(404, UNKNOWN_SITE_INFO.format(site=site[:64]))
         public_key = private_key = None
         scheme, _, encoded = (request.header("Authorization") or "").partition(" ")
         if scheme.lower() == "basic":
@@ -290,6 +332,8 @@ class LoudVoiceWire(Service):
             except (binascii.Error, UnicodeDecodeError):
                 public_key = private_key = None
         self.backend.check_keys(public_key, private_key)
+        if self.backend.switches.plan_limit:
+            raise lv_error(403, PLAN_LIMIT_INFO)
 
 
 def _parse_session_start(request: Request) -> tuple[AuthorSpec, int]:
@@ -304,20 +348,20 @@ def _parse_session_start(request: Request) -> tuple[AuthorSpec, int]:
     session = _object(author_session.get("session", {}), "request.author_session.session")
     expires_in = session.get("expires_in", DEFAULT_EXPIRES_IN)
     if not isinstance(expires_in, int) or isinstance(expires_in, bool):
-        raise lv_error(400, "request.author_session.session.expires_in must be an integer")
+        raise node_error(400, "request->author_session->session->expires_in", "it must be an integer")
 
     keys = [k for k in ("author_reference", "identity_token", "author_token") if author.get(k) is not None]
     if len(keys) != 1:
         raise lv_error(400, "author needs exactly one of author_reference, identity_token, author_token")
     if author[keys[0]] == "":
-        raise lv_error(400, f"author.{keys[0]} must not be empty")
+        raise node_error(400, f"{_AUTHOR_NODE}->{keys[0]}", "it must not be empty")
     allow_create_new = author.get("allow_create_new", True)
     if not isinstance(allow_create_new, bool):
-        raise lv_error(400, "author.allow_create_new must be a boolean")
+        raise node_error(400, f"{_AUTHOR_NODE}->allow_create_new", "it must be a boolean")
     for key in (*keys, *AUTHOR_FIELDS):
         value = author.get(key)
         if value is not None and not isinstance(value, str):
-            raise lv_error(400, f"author.{key} must be a string")
+            raise node_error(400, f"{_AUTHOR_NODE}->{key}", "it must be a string")
     fields = {k: author[k] for k in AUTHOR_FIELDS if k in author}
     spec = AuthorSpec(**{keys[0]: author[keys[0]]}, allow_create_new=allow_create_new, fields=fields)
     return spec, expires_in

@@ -95,7 +95,7 @@ SURVIVES: dict[tuple[str, str], str] = {
 # (route, AWS operation) that fails after the vendor already acted: the answer is the 503, and the same request
 # repeated once the store is back finishes the work (the vendor's side is not undone, ours is not left half-done).
 FINISHED_ON_RETRY: dict[tuple[str, str], str] = {
-    ("loudvoice.end", "UpdateItem"): "LoudVoice ended the session and our record is gone; the author's pointer waits",
+    ("loudvoice.end", "DeleteItem"): "LoudVoice ended the session; our records are marked and the repeat forgets them",
     ("livevox.logout", "GetItem"): "LiveVox ended the session; the repeat forgets what is left of it here",
 }
 

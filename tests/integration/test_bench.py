@@ -26,7 +26,11 @@ def test_bench_quick_run_writes_every_section(tmp_path: Path) -> None:
     assert len(results["warm"]) == 3
     for row in results["warm"].values():
         assert row["dynamodb_requests_per_hit"] == 1
+    assert results["warm"]["LiveVox session reuse"]["dynamodb_operations"] == ["GetItem"]  # a hit is one read
     assert results["vendor_calls"]["LiveVox (10 accounts)"]["vendor_calls"] == 10
+    storm = results["vendor_calls"]["LiveVox wrong-password storm (1 user)"]
+    assert 0 < storm["vendor_calls"] <= storm["floor"]
+    assert storm["user_locked"] == {"through_authhooks": False, "vendor_every_time": True}
     repeats = results["vendor_calls"]["bazaarvoice_repeats"]
     assert repeats["vendor_calls_per_double_submit"] == 1
     assert repeats["double_submit_answers"]["statuses"] == {"200": 40}

@@ -40,11 +40,11 @@ def test_loudvoice_reuse_is_one_get_item_and_no_vendor_call(api: Api, sandbox_ur
     assert sandbox_calls(sandbox_url) == calls_before
 
 
-def test_livevox_reuse_is_one_update_item_and_no_vendor_call(api: Api, sandbox_url: str) -> None:
+def test_livevox_reuse_is_one_get_item_and_no_vendor_call(api: Api, sandbox_url: str) -> None:
     assert api.post("/livevox/sessions", json={"account": "demo"}).status == 200
     calls_before = sandbox_calls(sandbox_url)
     sent = _count_dynamodb_requests(api)
     reused = api.post("/livevox/sessions", json={"account": "demo"})
     assert reused.status == 200 and reused.json()["cached"] is True
-    assert sent == ["DynamoDB_20120810.UpdateItem"]
+    assert sent == ["DynamoDB_20120810.GetItem"]  # a hit is a read: validity runs from LiveVox's confirmation
     assert sandbox_calls(sandbox_url) == calls_before

@@ -138,7 +138,8 @@ def test_loudvoice_keys() -> None:
 
 
 def test_rfc2822() -> None:
-    assert rfc2822(datetime(2018, 3, 26, 17, 33, 12, 999, tzinfo=UTC)) == "Mon, 26 Mar 2018 17:33:12 +0000"
+    # In the site's zone with a numeric offset, as OneAll writes dates.
+    assert rfc2822(datetime(2018, 3, 26, 17, 33, 12, 999, tzinfo=UTC)) == "Mon, 26 Mar 2018 19:33:12 +0200"
     assert rfc2822(None) is None
 
 
@@ -146,12 +147,12 @@ def test_livevox_sessions_slide(clock: FakeClock) -> None:
     backend = LiveVoxBackend(clock)
     login = backend.login(livevox.ACCESS_TOKEN, "SANDBOX", "u", livevox.PASSWORD, agent=False)
     clock.now += IDLE_LIMIT - timedelta(seconds=1)
-    backend.validate(login.session_id)
+    backend.validate(livevox.ACCESS_TOKEN, login.session_id)
     clock.now += IDLE_LIMIT - timedelta(seconds=1)
     assert backend.login(livevox.ACCESS_TOKEN, "SANDBOX", "u", livevox.PASSWORD, False) == login
     clock.now += IDLE_LIMIT
     with pytest.raises(VendorError) as expired:
-        backend.validate(login.session_id)
+        backend.validate(livevox.ACCESS_TOKEN, login.session_id)
     assert expired.value.status == 401
     with pytest.raises(VendorError) as unknown:
         backend.logout(login.session_id)
@@ -208,3 +209,15 @@ def test_call_counter_and_clock() -> None:
     assert clock() - before >= timedelta(hours=2)
     clock.reset()
     assert clock() - before < timedelta(hours=1)
+
+
+def test_livevox_locks_after_five_consecutive_failures(clock: FakeClock) -> None:
+    backend = LiveVoxBackend(clock)
+    for _ in range(livevox.LOCK_AFTER):
+        with pytest.raises(VendorError):
+            backend.login(livevox.ACCESS_TOKEN, "SANDBOX", "u", "wrong", agent=False)
+    assert backend.user_status("u", agent=False) == {"failed_logins": 5, "locked": True}
+    with pytest.raises(VendorError, match="locked"):
+        backend.login(livevox.ACCESS_TOKEN, "SANDBOX", "u", livevox.PASSWORD, agent=False)
+    backend.reset()
+    assert backend.login(livevox.ACCESS_TOKEN, "SANDBOX", "u", livevox.PASSWORD, agent=False).session_id

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import requests
 
+from local.sandbox.client import SandboxClient
 from local.sandbox.server import SandboxServer
 from tests.sandbox.vendor_calls import LVX_ACCESS, LVX_PASSWORD, lvx_login, lvx_validate
 
@@ -106,9 +107,13 @@ def test_sso_login_matches_password_login(sandbox_url: str) -> None:
 def test_validate_and_logout(sandbox_url: str) -> None:
     session_id = str(_login(lvx_login(sandbox_url))["sessionId"])
     valid = lvx_validate(sandbox_url, session_id)
-    assert valid.status_code == 200 and valid.json() == {"valid": True}
-    by_header = requests.get(f"{sandbox_url}/livevox/session/validate", headers={"LV-Session": session_id}, timeout=5)
-    assert by_header.status_code == 200
+    assert valid.status_code == 204 and valid.content == b""
+    by_header = requests.get(f"{sandbox_url}/livevox/session/validate",
+                             headers={**LVX_ACCESS, "LV-Session": session_id}, timeout=5)
+    assert by_header.status_code == 204
+    without_access = requests.get(f"{sandbox_url}/livevox/session/validate", params={"sessionId": session_id},
+                                  timeout=5)
+    assert _error(without_access, 401) == "Invalid LV-Access token"
     logout = requests.delete(f"{sandbox_url}/livevox/session/logout/{session_id}", timeout=5)
     assert logout.status_code == 204 and logout.content == b""
     assert _error(lvx_validate(sandbox_url, session_id), 401) == "Session is not valid"
@@ -120,9 +125,84 @@ def test_sessions_slide_and_expire_after_two_idle_hours(sandbox_server: SandboxS
     url, clock = sandbox_server.url, sandbox_server.state.clock
     session_id = str(_login(lvx_login(url))["sessionId"])
     clock.advance(timedelta(hours=1, minutes=59))
-    assert lvx_validate(url, session_id).status_code == 200
+    assert lvx_validate(url, session_id).status_code == 204
     clock.advance(timedelta(hours=1, minutes=59))
     assert _login(lvx_login(url))["sessionId"] == session_id
     clock.advance(timedelta(hours=2))
     _error(lvx_validate(url, session_id), 401)
     assert _login(lvx_login(url))["sessionId"] != session_id
+
+
+def test_five_failed_logins_lock_the_user_until_a_reset(sandbox_url: str) -> None:
+    control = SandboxClient(sandbox_url)
+    for attempt in range(1, 6):
+        _error(lvx_login(sandbox_url, "lock-me", password="wrong"), 401)
+        assert control.livevox_user("lock-me") == {"failed_logins": attempt, "locked": attempt == 5}
+    assert "locked" in _error(lvx_login(sandbox_url, "lock-me"), 401)  # the right password no longer helps
+    assert control.livevox_user("someone-else") == {"failed_logins": 0, "locked": False}
+    control.reset()
+    assert control.livevox_user("lock-me") == {"failed_logins": 0, "locked": False}
+    _login(lvx_login(sandbox_url, "lock-me"))
+
+
+def test_a_successful_login_resets_the_failure_count(sandbox_url: str) -> None:
+    control = SandboxClient(sandbox_url)
+    for _ in range(4):
+        _error(lvx_login(sandbox_url, "careful", password="wrong"), 401)
+    _login(lvx_login(sandbox_url, "careful"))
+    assert control.livevox_user("careful") == {"failed_logins": 0, "locked": False}
+
+
+def test_a_password_change_ends_the_users_sessions_and_only_its_password(sandbox_url: str) -> None:
+    control = SandboxClient(sandbox_url)
+    old = str(_login(lvx_login(sandbox_url, "changer"))["sessionId"])
+    other = str(_login(lvx_login(sandbox_url, "bystander"))["sessionId"])
+    control.livevox_change_password("changer", "new-password-1")
+    assert _error(lvx_validate(sandbox_url, old), 401) == "Session is not valid"
+    assert lvx_validate(sandbox_url, other).status_code == 204
+    _error(lvx_login(sandbox_url, "changer"), 401)  # the default password no longer works for this user
+    assert _login(lvx_login(sandbox_url, "changer", password="new-password-1"))["sessionId"] != old
+    _login(lvx_login(sandbox_url, "bystander"))  # the default still works for users never changed
+
+
+def test_an_administrator_ends_a_session(sandbox_url: str) -> None:
+    control = SandboxClient(sandbox_url)
+    session_id = str(_login(lvx_login(sandbox_url))["sessionId"])
+    control.livevox_end_session(session_id)
+    _error(lvx_validate(sandbox_url, session_id), 401)
+    with pytest.raises(RuntimeError):
+        control.livevox_end_session(session_id)  # 404: no such live session
+
+
+@pytest.mark.parametrize(("flag", "agent"), [("true", True), ("false", False), ("TRUE", True), (True, True)])
+def test_the_agent_flag_accepts_string_forms(sandbox_url: str, flag: Any, agent: bool) -> None:
+    response = requests.post(
+        f"{sandbox_url}/livevox/session/login",
+        json={"clientName": "SANDBOX", "userName": "Flagged", "password": "sandbox-password", "agent": flag},
+        headers=LVX_ACCESS, timeout=5,
+    )
+    expected = _login(lvx_login(sandbox_url, "Flagged", agent=agent))
+    assert _login(response)["sessionId"] == expected["sessionId"]
+
+
+def test_agent_names_fold_ascii_only(sandbox_url: str) -> None:
+    kelvin = _login(lvx_login(sandbox_url, "\u212aelvin", agent=True))  # KELVIN SIGN, not the letter K
+    plain = _login(lvx_login(sandbox_url, "KELVIN", agent=True))
+    assert _login(lvx_login(sandbox_url, "kelvin", agent=True))["sessionId"] == plain["sessionId"]
+    assert kelvin["sessionId"] != plain["sessionId"]
+
+
+def test_plain_error_shape_answers_html(sandbox_url: str) -> None:
+    SandboxClient(sandbox_url).livevox_error_shape("plain")
+    refused = lvx_login(sandbox_url, password="wrong")
+    assert refused.status_code == 401
+    assert refused.headers["Content-Type"] == "text/html" and refused.text.startswith("<html>")
+    SandboxClient(sandbox_url).livevox_error_shape("json")
+    _error(lvx_login(sandbox_url, password="wrong"), 401)
+
+
+def test_logout_decodes_the_session_id(sandbox_url: str) -> None:
+    session_id = str(_login(lvx_login(sandbox_url))["sessionId"])
+    encoded = session_id.replace("-", "%2D")
+    assert requests.delete(f"{sandbox_url}/livevox/session/logout/{encoded}", timeout=5).status_code == 204
+    _error(lvx_validate(sandbox_url, session_id), 401)

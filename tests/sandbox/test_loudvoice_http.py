@@ -34,7 +34,7 @@ def _session(response: requests.Response, status: int) -> dict[str, Any]:
     assert set(body["response"]) == {"request", "result"}
     request = body["response"]["request"]
     assert request["resource"] == "/loudvoice/authors/sessions.json"
-    assert parsedate_to_datetime(request["date"]).utcoffset() == timedelta(0)
+    assert parsedate_to_datetime(request["date"]).utcoffset() == timedelta(hours=2), "OneAll's numeric offsets"
     assert request["status"]["flag"] == "success"
     assert request["status"]["code"] == status
     assert isinstance(request["status"]["info"], str)
@@ -68,7 +68,7 @@ def test_reference_creates_then_updates(sandbox_url: str) -> None:
     assert created["date_last_update"] is None
     start = parsedate_to_datetime(created["date_creation"])
     assert parsedate_to_datetime(created["date_expiration"]) - start == timedelta(seconds=3600)
-    assert created["date_creation"].endswith(" +0000")
+    assert created["date_creation"].endswith(" +0200")
 
     updated = _session(lv_start(sandbox_url, {"author_reference": "USER-1", "name": "John Q. Doe"}), 200)
     assert updated["author"]["author_token"] == author["author_token"]
@@ -174,3 +174,68 @@ def test_list_sessions_with_filter(sandbox_url: str) -> None:
     assert sessions["pagination"]["total_entries"] == 1
     everything = requests.get(f"{sandbox_url}/loudvoice/loudvoice/authors/sessions.json", auth=LV_AUTH, timeout=5)
     assert len(everything.json()["response"]["result"]["data"]["author_sessions"]["entries"]) == 2
+
+
+def _switch(url: str, **switches: Any) -> requests.Response:
+    return requests.post(f"{url}/_sandbox/loudvoice/switches", json=switches, timeout=5)
+
+
+def _info(response: requests.Response) -> str:
+    return response.json()["response"]["request"]["status"]["info"]
+
+
+def test_refusals_name_the_node_as_oneall_does(sandbox_url: str) -> None:
+    missing_name = lv_start(sandbox_url, {"author_reference": "NEW"})
+    _error(missing_name, 400)
+    assert _info(missing_name).startswith("The node [request->author_session->author->name] is invalid")
+    bad_email = lv_start(sandbox_url, {"author_reference": "NEW", "name": "N", "email": "nope"})
+    assert _info(bad_email).startswith("The node [request->author_session->author->email] is invalid")
+    unknown = lv_start(sandbox_url, {"author_token": str(uuid.uuid4())})
+    _error(unknown, 404)
+    assert "no author has been found for that token" in _info(unknown)
+    gone = lv_delete(sandbox_url, str(uuid.uuid4()))
+    assert "no author session has been found for that token" in _info(gone)
+
+
+def test_an_unknown_site_is_404_before_any_key_check(sandbox_url: str) -> None:
+    for auth in (LV_AUTH, ("wrong", "wrong")):
+        answer = requests.put(f"{sandbox_url}/loudvoice/sites/other/loudvoice/authors/sessions.json",
+                              json={"request": {"author_session": {"author": {"author_reference": "X"}}}},
+                              auth=auth, timeout=5)
+        _error(answer, 404)
+        assert "subdomain [other]" in _info(answer)
+    known = requests.put(f"{sandbox_url}/loudvoice/sites/sandbox/loudvoice/authors/sessions.json",
+                         json={"request": {"author_session": {"author": {"author_reference": "X", "name": "X"}}}},
+                         auth=LV_AUTH, timeout=5)
+    _session(known, 201)
+
+
+def test_the_plan_limit_switch(sandbox_url: str) -> None:
+    assert _switch(sandbox_url, plan_limit=True).json()["plan_limit"] is True
+    refused = lv_start(sandbox_url, FULL_AUTHOR)
+    _error(refused, 403)
+    assert "limit" in _info(refused) and "exceeded" in _info(refused)
+    _error(lv_start(sandbox_url, FULL_AUTHOR, auth=("wrong", "wrong")), 401)
+    _switch(sandbox_url, plan_limit=False)
+    _session(lv_start(sandbox_url, FULL_AUTHOR), 201)
+
+
+def test_the_plain_errors_switch(sandbox_url: str) -> None:
+    _switch(sandbox_url, plain_errors=True)
+    refused = lv_start(sandbox_url, FULL_AUTHOR, auth=("wrong", "wrong"))
+    assert refused.status_code == 401
+    assert refused.headers["Content-Type"].startswith("text/html")
+    assert refused.text.startswith("<html>")
+    _session(lv_start(sandbox_url, FULL_AUTHOR), 201)  # successes keep the envelope
+
+
+def test_the_date_expiration_switch_and_reset(sandbox_url: str) -> None:
+    _switch(sandbox_url, date_expiration="Fri, 31 Dec 9999 23:59:59 -0200")
+    assert _session(lv_start(sandbox_url, FULL_AUTHOR), 201)["date_expiration"] == "Fri, 31 Dec 9999 23:59:59 -0200"
+    requests.post(f"{sandbox_url}/_sandbox/reset", timeout=5).raise_for_status()
+    assert _switch(sandbox_url).json() == {"plan_limit": False, "plain_errors": False, "date_expiration": None}
+
+
+@pytest.mark.parametrize("body", [{"plan_limit": "yes"}, {"date_expiration": 5}, {"other": True}])
+def test_the_switches_refuse_what_they_do_not_know(sandbox_url: str, body: dict[str, Any]) -> None:
+    assert requests.post(f"{sandbox_url}/_sandbox/loudvoice/switches", json=body, timeout=5).status_code == 400

@@ -79,7 +79,8 @@ def lvx_login(
 
 def lvx_validate(url: str, session_id: str) -> requests.Response:
     """`GET /session/validate?sessionId=<id>`."""
-    return requests.get(f"{url}/livevox/session/validate", params={"sessionId": session_id}, timeout=TIMEOUT)
+    return requests.get(f"{url}/livevox/session/validate", params={"sessionId": session_id}, headers=LVX_ACCESS,
+                        timeout=TIMEOUT)
 
 
 def calls(url: str) -> dict[str, int]:

@@ -86,3 +86,10 @@ def test_retries_are_bounded_and_cover_logins() -> None:
     attempts = 1 + retry.total
     worst = LOGIN_RETRIES.connect * 2 + (attempts - LOGIN_RETRIES.connect) * 5
     assert worst < 15
+
+
+@pytest.mark.parametrize(("session_id", "segment"), [
+    ("..", "%2E%2E"), (".", "%2E"), ("a/b", "a%2Fb"), ("5eb4ad6c-1", "5eb4ad6c-1"), ("x?y#z", "x%3Fy%23z"),
+])
+def test_session_ids_are_one_path_segment(session_id: str, segment: str) -> None:
+    assert livevox.path_segment(session_id) == segment

@@ -20,12 +20,27 @@ def fields(body: dict[str, Any], parse: Any) -> dict[str, str]:
 
 
 def test_direct_credentials_with_agent_defaulting_to_false() -> None:
-    assert login.login_request(DIRECT) == login.Credentials("SANDBOX", "alice", "pw-123456", False)
-    assert login.login_request({**DIRECT, "agent": True}).agent is True
+    assert login.login_request(DIRECT) == login.LoginRequest(login.Credentials("SANDBOX", "alice", "pw-123456", False))
+    assert login.login_request({**DIRECT, "agent": True}).who == login.Credentials("SANDBOX", "alice", "pw-123456",
+                                                                                   True)
 
 
 def test_a_named_account() -> None:
-    assert login.login_request({"account": "demo"}) == login.Account("demo")
+    assert login.login_request({"account": "demo"}) == login.LoginRequest(login.Account("demo"))
+
+
+def test_fresh_is_a_flag_of_both_forms() -> None:
+    assert login.login_request({**DIRECT, "fresh": True}).fresh is True
+    assert login.login_request({"account": "demo", "fresh": True}) == login.LoginRequest(login.Account("demo"), True)
+    assert set(fields({"account": "demo", "fresh": "yes"}, login.login_request)) == {"fresh"}
+    assert login.sso_request({"client_name": "SANDBOX", "id_token": "t", "fresh": True}).id_token == "t"
+
+
+def test_agent_names_fold_ascii_letters_only() -> None:
+    assert login.fold_agent_name("AGENT7") == "agent7"
+    kelvin = "\u212aelvin"  # KELVIN SIGN: str.lower() would make it "kelvin"
+    assert login.fold_agent_name(kelvin) == kelvin and login.fold_agent_name("Kelvin") == "kelvin"
+    assert login.fold_agent_name("\u2126hm") == "\u2126hm"  # OHM SIGN stays
 
 
 def test_missing_credentials_name_every_field() -> None:

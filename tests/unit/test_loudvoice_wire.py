@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -123,9 +123,14 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
 
 
 @pytest.mark.parametrize(("info", "field"), [
-    ("author.email is not a valid email address", "author.email"),
-    ("author.name is required to create a new author", "author.name"),
-    ("request.author_session.session.expires_in must be an integer", "expires_in"),
+    # OneAll names the refused node (VENDORS.md, "Evidence gathered later").
+    ("The node [request->author_session->author->email] is invalid, it must contain a valid email address",
+     "author.email"),
+    ("The node [request->author_session->author->name] is invalid, the name is required to create a new author",
+     "author.name"),
+    ("The node [request->author_session->author->picture_url] is invalid", "author.picture_url"),
+    ("The node [request->author_session->session->expires_in] is invalid, it must be an integer", "expires_in"),
+    ("The node [request->author_session] is invalid", "author"),
     ("Something else went wrong", "author"),
 ])
 def test_400_is_invalid_request_with_the_vendors_text(info: str, field: str) -> None:
@@ -213,3 +218,75 @@ def test_worst_case_counts_every_attempt_and_the_backoff() -> None:
     # 3 full attempts of 2 s, 2 connect retries of 1 s, backoff 0.2 + 0.4 + 0.8 s.
     assert worst_case_seconds(policy, 1.0, 1.0) == pytest.approx(3 * 2 + 2 * 1 + 1.4)
 
+
+
+def test_a_403_whose_info_says_a_limit_was_exceeded_is_rate_limited(log_lines: list[str]) -> None:
+    error = vendor_error("session_start", refusal(403, "The API request limit of your plan has been exceeded"))
+    assert isinstance(error, VendorRateLimited)
+    assert int(error.response_headers()["Retry-After"]) > 0
+    assert log_lines == [], "not a configuration error"
+    assert isinstance(vendor_error("session_start", refusal(403, "Exceeded limits for this site")), VendorRateLimited)
+
+
+@pytest.mark.parametrize("info", [
+    "The subdomain [wrong] is not linked to any OneAll site",
+    "No site has been found for this subdomain",  # says "not found", but of the site: our configuration
+    "Not Found",
+    "",
+])
+def test_a_404_that_names_no_missing_thing_is_a_configuration_error(info: str, log_lines: list[str]) -> None:
+    error = vendor_error("session_delete", refusal(404, info))
+    assert isinstance(error, VendorRejected)
+    assert [(e["level"], e["status"]) for e in map(json.loads, log_lines)] == [("ERROR", 404)]
+
+
+def test_a_404_in_oneall_node_form_is_not_found() -> None:
+    info = "The node [author_session_token] is invalid, no author session has been found for that token"
+    assert isinstance(vendor_error("session_delete", refusal(404, info)), NotFound)
+
+
+@pytest.mark.parametrize(("status", "expected"), [
+    (401, VendorRejected), (403, VendorRejected), (404, VendorRejected), (429, VendorRateLimited),
+    (500, VendorUnavailable), (503, VendorUnavailable), (400, InvalidRequest),
+])
+def test_a_body_that_is_not_json_is_mapped_by_its_status(status: int, expected: type) -> None:
+    answer = VendorResponse(status, CaseInsensitiveDict({"Content-Type": "text/html"}), None, json_ok=False)
+    assert isinstance(vendor_error("session_start", answer), expected)
+
+
+def _now_plus(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("expiration", ["Fri, 31 Dec 9999 23:59:59 -0200", "Fri, 31 Dec 9999 23:59:59 +0000",
+                                        "Mon, 01 Jan 0001 00:00:00 +0200", "Thu, 01 Jan 1970 00:00:00 +0000",
+                                        "Mon, 26 Mar 2018 17:33:12 +0200"])
+def test_an_extreme_date_expiration_is_clamped_to_the_start_plus_the_lifetime(expiration: str,
+                                                                              log_lines: list[str]) -> None:
+    now = datetime.now(UTC)
+    created = now.strftime("%a, %d %b %Y %H:%M:%S +0000")
+    session = parse_session(envelope(date_creation=created, date_expiration=expiration, expires_in=3600),
+                            status=200, expires_in=3600)
+    assert abs(session.date_expiration.timestamp() - (now.timestamp() + 3600)) < 2
+    assert any("date_expiration" in json.loads(line)["message"] for line in log_lines)
+
+
+def test_an_unbelievable_creation_date_falls_back_to_the_envelope_date_then_our_clock() -> None:
+    body = envelope(date_creation="Fri, 31 Dec 9999 23:59:59 -0200", date_expiration=None, expires_in=10**15)
+    session = parse_session(body, status=200, expires_in=600)
+    assert session.expires_in == 600, "a lifetime beyond any plan is not believed"
+    # The envelope's date, Mon, 26 Mar 2018 17:35:43 +0200, plus 600 s.
+    assert session.date_expiration == datetime(2018, 3, 26, 15, 45, 43, tzinfo=UTC)
+
+    body["response"]["request"]["date"] = "Fri, 31 Dec 9999 23:59:59 +0000"
+    session = parse_session(body, status=200, expires_in=600)
+    assert abs(session.date_expiration.timestamp() - _now_plus(600).timestamp()) < 2
+
+
+def test_a_date_expiration_within_the_lifetime_is_kept_with_its_offset() -> None:
+    start = _now_plus(0).replace(microsecond=0)
+    text = (start + timedelta(seconds=3600)).astimezone(timezone(timedelta(hours=2)))
+    session = parse_session(envelope(date_creation=start.strftime("%a, %d %b %Y %H:%M:%S +0000"),
+                                     date_expiration=text.strftime("%a, %d %b %Y %H:%M:%S +0200"), expires_in=3600),
+                            status=200, expires_in=3600)
+    assert session.date_expiration == start + timedelta(seconds=3600)

@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from authhooks import settings
-from authhooks.api import MAX_BODY_BYTES
 from authhooks.errors import FieldError, InvalidRequest, NotFound, StoreUnavailable, TokenInvalid, VendorUnavailable
 from authhooks.fields import Schema, Text, raise_if
 from authhooks.store import Item, retrying, token_store
@@ -21,6 +20,8 @@ from bazaarvoice_confirm import records
 
 MAX_TOKEN_LENGTH = 512
 MAX_RETURN_URL_LENGTH = 2048
+# Longer return URLs are ignored (never honoured); past this one the field is refused (a link is at most ~10 KB).
+MAX_RETURN_FIELD_LENGTH = 8192
 # How long the writes after Bazaarvoice's yes are retried while the store is down (within the time left).
 STORE_RETRY_SECONDS = 5
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -42,7 +43,7 @@ class Confirmation:
 
 # The page posts whatever else a form carries: only these two are read.
 LINK = Schema({"bv_authtoken": Text(MAX_TOKEN_LENGTH, pattern="\\S", mismatch="required", secret=True),
-               "return_to": Text(MAX_BODY_BYTES, minimum=0, required=False, nullable=True)},
+               "return_to": Text(MAX_RETURN_FIELD_LENGTH, minimum=0, required=False, nullable=True)},
               openapi="ConfirmRequest", strict=False)
 
 

@@ -6,12 +6,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from authhooks.errors import FieldError, InvalidRequest, NotFound
+from authhooks.errors import FieldError, InvalidRequest, NotFound, ServiceError
 from authhooks.fields import MISSING, Flag, HttpUrl, Integer, Schema, Text, email, raise_if, uuid, wrong_type
-from authhooks.store import Keys, digest, token_store
+from authhooks.store import digest
 from authhooks.telemetry import logger, redactor
 from authhooks.vendors import loudvoice
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from loudvoice_session import records
 
 DEFAULT_EXPIRES_IN = 1209600
 MIN_EXPIRES_IN = 60
@@ -129,21 +131,10 @@ def _count_start(outcome: str) -> None:
         metric.add_dimension(name="outcome", value=outcome)
 
 
-def _reusable(request: SessionRequest) -> dict[str, Any] | None:
-    """The stored session of this author, when the metadata is unchanged and at least half its life is left."""
-    store = token_store()
-    current = store.get(Keys.lv_author(request.author_key))
-    if current is None or current.get("fingerprint") != request.fingerprint:
-        return None
-    if int(current["expires_at"]) - store.now() < int(current["expires_in"]) / 2:
-        return None
-    # The author record carries a copy of its session, so a cache hit is one DynamoDB read.
-    return {**current["session"], "expires_at": current["expires_at"]}
-
-
 def start(request: SessionRequest) -> Started:
     """A session for the author: from the store when still comfortably valid, else started at LoudVoice and stored."""
-    stored = _reusable(request)
+    seen = records.author_record(request.author_key)
+    stored = records.reusable_session(seen, request.fingerprint)
     if stored is not None:
         # Nothing slides here: LoudVoice extends a session when the widget uses it, not when we hand it out.
         _count_start("cached")
@@ -154,19 +145,14 @@ def start(request: SessionRequest) -> Started:
     session = loudvoice.client().start_session(request.author, request.expires_in)
     redactor.add_request_secrets(session.token)
     expires_at = int(session.date_expiration.timestamp())
-    author_pk = Keys.lv_author(request.author_key)
-    record = {
+    started = {
         "session_token": session.token,
         "expires_in": session.expires_in,
         "author_created": session.author_created,
         "author": {key: getattr(session.author, key) for key in AUTHOR_FIELDS},
-        "author_pk": author_pk,  # lets DELETE find the author record without the (secret) author key
     }
-    store = token_store()
-    # Only now that LoudVoice said yes: the session first, then the author's pointer to it.
-    store.put(Keys.lv_session(session.token), record, expires_at)
-    store.put(author_pk, {"session_token": session.token, "fingerprint": request.fingerprint,
-                          "expires_in": session.expires_in, "session": record}, expires_at)
+    # Only now that LoudVoice said yes: the session first, then the author's pointer to it (conditionally).
+    record = records.save_started(request.author_key, seen, started, request.fingerprint, expires_at)
     outcome = "created" if session.author_created else "updated"
     _count_start(outcome)
     logger.info("author session started", extra={"outcome": outcome, "expires_in": session.expires_in})
@@ -174,21 +160,30 @@ def start(request: SessionRequest) -> Started:
 
 
 def read(token: str) -> dict[str, Any]:
-    """The stored session record, or NotFound."""
-    record = token_store().get(Keys.lv_session(token))
+    """The stored session record, or NotFound. A record whose DELETE was left half done is ended first."""
+    record = records.session_record(token)
+    if record is not None and records.is_ending(record):
+        logger.info("finishing an earlier end of this session")
+        end(token, finishing=True)
+        record = None
     if record is None:
         raise NotFound("no such LoudVoice session (unknown or expired)")
     return record
 
 
-def end(token: str) -> None:
-    """End the session at LoudVoice and forget it; already gone (there or here) is fine."""
+def end(token: str, *, finishing: bool = False) -> None:
+    """End the session at LoudVoice and forget it; already gone (there or here) is fine.
+
+    The store stops handing the session out before LoudVoice is asked (see records.py), so no start racing
+    this one is served a session LoudVoice already ended. ``finishing``: an earlier end was left half done.
+    """
+    ending = records.begin_end(token, marked_before=finishing)
     try:
         loudvoice.client().delete_session(token)
     except NotFound:
         logger.info("author session was already gone at LoudVoice")
-    store = token_store()
-    old = store.delete(Keys.lv_session(token))
-    if old is not None and old.get("author_pk"):
-        # Expire the author's pointer only if it still names this session (a newer one may have replaced it).
-        store.touch(old["author_pk"], store.now(), require={"session_token": token})
+    except ServiceError:
+        if ending is not None:
+            records.undo_end(ending)
+        raise
+    records.forget(token)

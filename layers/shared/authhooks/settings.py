@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from authhooks.errors import CredentialsUnavailable
+from authhooks.secret_shapes import SHAPES, describe
 from authhooks.telemetry import logger, metrics, redactor
 
 
@@ -101,6 +102,11 @@ class LiveVox:
     session_margin_seconds: int
     login_wait_seconds: float
     lease_seconds: int
+    sso_client_field: str
+    sso_token_field: str
+    revalidate_seconds: int
+    refusal_seconds: int
+    refusal_limit: int
 
     @classmethod
     def from_env(cls) -> LiveVox:
@@ -114,6 +120,11 @@ class LiveVox:
             session_margin_seconds=int(_env("LIVEVOX_SESSION_MARGIN_SECONDS")),
             login_wait_seconds=float(_env("LIVEVOX_LOGIN_WAIT_SECONDS")),
             lease_seconds=int(_env("LIVEVOX_LEASE_SECONDS")),
+            sso_client_field=_env("LIVEVOX_SSO_CLIENT_FIELD"),
+            sso_token_field=_env("LIVEVOX_SSO_TOKEN_FIELD"),
+            revalidate_seconds=int(_env("LIVEVOX_REVALIDATE_SECONDS")),
+            refusal_seconds=int(_env("LIVEVOX_REFUSAL_SECONDS")),
+            refusal_limit=int(_env("LIVEVOX_REFUSAL_LIMIT")),
         )
 
 
@@ -151,9 +162,12 @@ def secret(name: str) -> dict[str, Any]:
     except (parameters.exceptions.GetParameterError, parameters.exceptions.TransformParameterError) as exc:
         # The message can carry the secret's ARN but never its value; still keep it to the log.
         raise _unavailable(name, "could not read vendor secret", str(exc)[:300]) from exc
-    if not isinstance(value, dict):
-        raise _unavailable(name, "vendor secret is not a JSON object", type(value).__name__)
     if _registered.get(name) is not value:
+        # Checked once per fetched value, on first use: a malformed secret is the operator's to fix (503 + log).
+        shape = SHAPES.get(name.rsplit("/", 1)[-1])
+        problems = shape.problems(value) if shape else ([] if isinstance(value, dict) else [("", "not an object")])
+        if problems:
+            raise _unavailable(name, "vendor secret is malformed", describe(problems))
         # Parameters hands back the same object while it is cached: register each fetched value once.
         redactor.add_deployment_secrets(value)
         _registered[name] = value

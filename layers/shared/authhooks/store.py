@@ -104,6 +104,14 @@ class Keys:
     def lvx_session_id(session_id: str) -> str:
         return f"lvx#id#{digest(session_id)}"
 
+    @staticmethod
+    def lvx_refused(*identity_and_password_mac: str) -> str:
+        return f"lvx#refused#{_identity_digest(identity_and_password_mac)}"
+
+    @staticmethod
+    def lvx_refusals(*identity: str) -> str:
+        return f"lvx#refusals#{_identity_digest(identity)}"
+
 
 def _to_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
     serializer = _codec()[0]

@@ -41,7 +41,7 @@ def test_no_secret_reaches_a_log_an_answer_or_a_key(api: Any, aws: Any, log_line
     items = records(aws)
     assert items, "nothing was stored: the key check would prove nothing"
     for item in items:
-        assert item["pk"].startswith(("lvx#session#", "lvx#id#"))
+        assert item["pk"].startswith(("lvx#session#", "lvx#id#", "lvx#refused#", "lvx#refusals#"))
         for secret in (*secrets, session_id):
             assert secret not in item["pk"]
         # Values too: the record keeps an HMAC of the password, never the password or the tokens.

@@ -16,7 +16,8 @@ from authhooks.errors import (
     VendorRejected,
     VendorUnavailable,
 )
-from authhooks.http import RetryPolicy, VendorClient, VendorResponse, cached_client, retry_after
+from authhooks.http import RetryPolicy, VendorClient, VendorResponse, cached_client, misconfigured, retry_after
+from authhooks.telemetry import logger
 
 # LiveVox hands the same session to the same user and token, so a repeated login is harmless:
 # one more try on a failed connect or a 5xx. Worst case with the default timeouts (2 s connect,
@@ -32,6 +33,8 @@ LOGIN_RETRIES = RetryPolicy(
 
 # The status for an expired password is unconfirmed (VENDORS.md 3): the message is what tells.
 _PASSWORD_EXPIRED = re.compile(r"password\b.*\bexpired|expired\b.*\bpassword", re.IGNORECASE)
+# A validate refused because of the session (not of our LV-Access token) names it in its message.
+_SESSION_REFUSED = re.compile(r"\bsession\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -93,24 +96,35 @@ class LiveVoxClient(VendorClient):
         return self._login("login", self.config.login_path, body)
 
     def sso_login(self, client_name: str, id_token: str, agent: bool) -> LiveVoxLogin:
-        """``POST <SSO path>`` with an OpenID Connect id token from the customer's identity provider."""
-        body = {"clientName": client_name, "idToken": id_token, self.config.agent_flag: agent}
+        """``POST <SSO path>`` with an OpenID Connect id token; path and field names are unconfirmed (settings)."""
+        body = {self.config.sso_client_field: client_name, self.config.sso_token_field: id_token,
+                self.config.agent_flag: agent}
         return self._login("sso_login", self.config.sso_path, body)
 
     def validate(self, session_id: str) -> bool:
-        """Whether LiveVox still accepts the session (a use that keeps it alive)."""
+        """Whether LiveVox still accepts the session (a use that keeps it alive): 204 or 200 yes; False only
+        when the answer says the session is invalid (404, or a 401/403 naming the session)."""
+        access_token = settings.secret_text(self.config.secret_name, "access_token")
         response = self.call("validate", "GET", "/session/validate", params={"sessionId": session_id},
-                             headers={"LV-Session": session_id}, accept=_SESSION_ANSWERS)
-        # The validate answer's shape is unconfirmed (VENDORS.md 3): the status alone decides.
+                             headers={"LV-Access": access_token, "LV-Session": session_id}, accept=_VALIDATE_ANSWERS)
+        if response.status in (401, 403) and not _names_the_session(response):
+            self.count_error("validate", str(response.status))
+            raise self.refusal("validate", response)
         return response.ok
 
     def logout(self, session_id: str) -> bool:
         """End the session at LiveVox; False when it was already gone."""
-        response = self.call("logout", "DELETE", f"/session/logout/{quote(session_id, safe='')}",
+        response = self.call("logout", "DELETE", f"/session/logout/{path_segment(session_id)}",
                              headers={"LV-Session": session_id}, accept=_SESSION_ANSWERS)
         return response.ok
 
     def refusal(self, operation: str, response: VendorResponse) -> ServiceError:
+        if operation == "sso_login":
+            _log_answer_shape(operation, response)
+        if operation == "validate" and response.status in (401, 403):
+            # Not about the session (that answer is accepted as "invalid"): LiveVox refused our LV-Access token.
+            return misconfigured("livevox", operation, "LiveVox refused this service's LV-Access token",
+                                 status=response.status)
         return refusal(response)
 
     def _login(self, operation: str, path: str, body: dict[str, Any]) -> LiveVoxLogin:
@@ -120,11 +134,38 @@ class LiveVoxClient(VendorClient):
             return parse_login(self.json_body(operation, response))
         except VendorRejected:
             self.count_error(operation, "bad_answer")
+            if operation == "sso_login":
+                _log_answer_shape(operation, response)
             raise
+
+
+def path_segment(value: str) -> str:
+    """A value as one path segment: percent-encoded, dots too, so ``..`` cannot climb out of the path."""
+    return quote(value, safe="").replace(".", "%2E")
+
+
+def _names_the_session(response: VendorResponse) -> bool:
+    message = response.body.get("message") if isinstance(response.body, dict) else None
+    return isinstance(message, str) and bool(_SESSION_REFUSED.search(message))
+
+
+def _log_answer_shape(operation: str, response: VendorResponse) -> None:
+    """The SSO request is unconfirmed: say what LiveVox answered (status, type, field names; never values)."""
+    body = response.body
+    # A refused id token is the caller's; any other failure more likely means the request itself is wrong.
+    log = logger.info if response.status in (401, 403) else logger.warning
+    log("LiveVox SSO login failed; check LiveVoxSsoPath and the SSO field names against the customer's "
+        "LiveVox documentation",
+        extra={"operation": operation, "status": response.status,
+               "content_type": response.header("Content-Type"),
+               "body_fields": sorted(str(k)[:64] for k in body)[:20] if isinstance(body, dict) else None,
+               "body_type": type(body).__name__ if response.json_ok else "not JSON"})
 
 
 # 2xx: the session is known; 401/404: LiveVox does not know it (any more).
 _SESSION_ANSWERS = frozenset({*range(200, 300), 401, 404})
+# Validate: 401/403 are "invalid session" only when the answer names the session (see ``validate``).
+_VALIDATE_ANSWERS = frozenset({*range(200, 300), 401, 403, 404})
 
 
 def client() -> LiveVoxClient:

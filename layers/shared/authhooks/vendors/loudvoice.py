@@ -33,8 +33,19 @@ MAX_ANSWER_RETRIES = 2  # read timeouts and 5xx together
 BACKOFF_FACTOR = 0.1
 _RETRIED_STATUSES = (500, 502, 503, 504)
 _MAX_DETAIL = 300
-# The vendor's refusals name the field first ("author.email is not a valid email address").
-_FIELD_IN_INFO = re.compile(r"^(?:request\.author_session\.)?(author\.[a-z_]+|session\.expires_in)\b")
+# OneAll names the node it refused: "The node [request->author_session->author->email] is invalid, ...".
+_NODE = re.compile(r"\[request->(?:author_session->)?(?P<path>[a-z_]+(?:->[a-z_]+)*)\]")
+# A plan or usage limit is a 403 whose info says a limit was exceeded.
+_LIMIT = re.compile(r"\blimits?\b.*\bexceeded\b|\bexceeded\b.*\blimits?\b", re.IGNORECASE | re.DOTALL)
+# A real "not found" says what was not found ("no author has been found for that token"); an unknown site
+# (wrong subdomain) is a 404 too, and says nothing of the kind.
+_NOT_FOUND = re.compile(r"\bno\b[^.;]*\bfound\b", re.IGNORECASE)
+_SITE = re.compile(r"\b(?:site|subdomain)\b", re.IGNORECASE)
+# A session's date_expiration lies within its lifetime of its start, give or take this much clock skew.
+DATE_SLACK_SECONDS = 86400
+# Vendor dates further than this from our clock (year 9999, year 1) are not believed at all.
+BELIEVABLE_YEARS = 50
+MAX_LIFETIME_SECONDS = 10 * 366 * 86400
 
 @dataclass(frozen=True)
 class Author:
@@ -97,7 +108,7 @@ def parse_date(value: Any) -> datetime | None:
         return None
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         logger.warning("LoudVoice sent a date we cannot read", extra={"value": value[:64]})
         return None
     # "-0000" means "UTC, zone unknown": parsedate_to_datetime returns it naive.
@@ -147,15 +158,20 @@ def parse_session(body: Any, *, status: int, expires_in: int) -> AuthorSession:
     if not isinstance(author, dict):
         raise ValueError("author_session.author is missing")
     lifetime = data.get("expires_in")
-    if not isinstance(lifetime, int) or isinstance(lifetime, bool) or lifetime <= 0:
+    if not isinstance(lifetime, int) or isinstance(lifetime, bool) or not 0 < lifetime <= MAX_LIFETIME_SECONDS:
         lifetime = expires_in
     created = parse_date(data.get("date_creation"))
+    # The vendor's clock (its creation date, else its envelope date) when believable, else ours.
+    reference = next((d for d in (created, parse_date(_envelope_date(body))) if d is not None and _believable(d)),
+                     None) or datetime.now(UTC)
     expiration = parse_date(data.get("date_expiration"))
-    if expiration is None:
-        # LoudVoice expires sessions by inactivity: without its date, creation (or now) + lifetime is the honest bound.
-        logger.warning("LoudVoice sent no usable date_expiration; deriving it from expires_in")
-        start = created or parse_date(_envelope_date(body)) or datetime.now(UTC)
-        expiration = datetime.fromtimestamp(start.timestamp() + lifetime, UTC)
+    offset = None if expiration is None else expiration.timestamp() - reference.timestamp()
+    if offset is None or not 0 < offset <= lifetime + DATE_SLACK_SECONDS:
+        # LoudVoice expires sessions by inactivity: a session just started ends about ``lifetime`` from its start.
+        # A missing date, or one outside that (year 9999, year 1), is derived from it instead, and never stored.
+        logger.warning("LoudVoice sent no usable date_expiration; deriving it from expires_in",
+                       extra={"value": str(data.get("date_expiration"))[:64], "expires_in": lifetime})
+        expiration = datetime.fromtimestamp(reference.timestamp() + lifetime, UTC)
     return AuthorSession(
         token=token,
         author=parse_author(author),
@@ -165,6 +181,11 @@ def parse_session(body: Any, *, status: int, expires_in: int) -> AuthorSession:
         date_creation=created,
         date_last_update=parse_date(data.get("date_last_update")),
     )
+
+
+def _believable(moment: datetime) -> bool:
+    """Whether a vendor date lies within ``BELIEVABLE_YEARS`` of our clock."""
+    return abs(moment.timestamp() - datetime.now(UTC).timestamp()) <= BELIEVABLE_YEARS * 366 * 86400
 
 
 def _envelope_date(body: Any) -> Any:
@@ -188,23 +209,52 @@ def vendor_status(body: Any) -> tuple[int | None, str]:
             info if isinstance(info, str) else "")
 
 
+def refused_field(info: str) -> str:
+    """Our request field a OneAll refusal names (``author.email``, ``expires_in``), or ``author`` when it names none."""
+    found = _NODE.search(info)
+    path = found["path"].split("->") if found else []
+    if path and path[-1] == "expires_in":
+        return "expires_in"
+    if len(path) >= 2 and path[0] == "author":
+        return f"author.{path[1]}"
+    return "author"
+
+
+def is_plan_limit(info: str) -> bool:
+    """Whether a 403's info says a plan or usage limit was exceeded (rate limited, not bad keys)."""
+    return bool(_LIMIT.search(info))
+
+
+def is_not_found(info: str) -> bool:
+    """Whether a 404's info says a named thing was not found; an unknown site (wrong subdomain) does not."""
+    return bool(_NOT_FOUND.search(info)) and not _SITE.search(info)
+
+
 def vendor_error(operation: str, answer: VendorResponse) -> ServiceError:
-    """The error a LoudVoice refusal means for our caller (docs/api.md's taxonomy)."""
+    """The error a LoudVoice refusal means for our caller (docs/api.md's taxonomy), by status first.
+
+    A body that is not OneAll's envelope (``answer.body`` None) carries no info: it means what the status
+    means when the info says nothing more.
+    """
     _, info = vendor_status(answer.body)
     # The vendor may echo what we sent: blank every known secret before it reaches a response body.
     detail = redactor.scrub(info)[:_MAX_DETAIL] or f"HTTP {answer.status}"
     status = answer.status
     if status in (400, 409):
-        found = _FIELD_IN_INFO.match(info)
-        field = found.group(1) if found else "author"
-        field = "expires_in" if field == "session.expires_in" else field
+        field = refused_field(info)
         return InvalidRequest(f"LoudVoice refused the request: {detail}", errors=[FieldError(field, detail)])
+    if status == 403 and is_plan_limit(info):
+        return VendorRateLimited("LoudVoice plan limit reached", retry_after=retry_after(answer))
     if status in (401, 403):
-        # Our site keys (or the subdomain) are wrong: an operator problem, not the caller's.
+        # Our site keys (or plan) are wrong: an operator problem, not the caller's.
         return misconfigured("loudvoice", operation, "LoudVoice refused this service's credentials",
                              status=status, info=detail)
-    if status == 404:
+    if status == 404 and is_not_found(info):
         return NotFound(f"LoudVoice: {detail}")
+    if status == 404:
+        # OneAll answers an unknown site subdomain with 404: LoudVoiceSubdomain (or the API URL) is wrong.
+        return misconfigured("loudvoice", operation, "LoudVoice does not know this site (check the subdomain)",
+                             status=status, info=detail)
     if status == 429:
         return VendorRateLimited("LoudVoice quota reached", retry_after=retry_after(answer))
     if status >= 500:
