@@ -21,7 +21,7 @@ from local import events as routing
 from local import sam, template
 from local.stack import Stack
 from tests.containers.conftest import body_shape, sam_invoke
-from tests.e2e.test_dev_stack import free_ports
+from tests.devserver import free_ports
 from tests.e2e.test_fuzz import forget_everything
 
 EVENTS = sorted((template.ROOT / "events").glob("*.json"))

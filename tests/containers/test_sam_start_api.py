@@ -22,7 +22,7 @@ import requests
 from local import sam, template
 from local.stack import Stack
 from tests.containers.conftest import SETTLE_SECONDS, body_shape
-from tests.e2e.test_dev_stack import free_ports
+from tests.devserver import free_ports
 from tests.e2e.test_fuzz import forget_everything
 
 JSON = {"Accept": "application/json"}
@@ -83,11 +83,16 @@ STEPS = [
 # step name -> why SAM's emulator answers otherwise than API Gateway (and so the local stack) does.
 _NO_CONTENT = ("SAM's start-api adds Content-Type: application/json to an answer whose function set none (our 204s "
                "have no body and no type); the local stack sends only the function's own headers")
+_NO_ROUTE = ("SAM's start-api answers an unmatched path like a REST API (403 'Missing Authentication Token'); "
+             "an HTTP API, and the local stack, answer 404")
 INTENDED = {
     "end author session": _NO_CONTENT,
     "log out": _NO_CONTENT,
-    "no route": "SAM's start-api answers an unmatched path like a REST API (403 'Missing Authentication Token'); "
-                "an HTTP API, and the local stack, answer 404 {\"message\": \"Not Found\"}",
+    "no route": _NO_ROUTE,
+    # The Bazaarvoice catch-all covers /bazaarvoice/confirm only: any other Bazaarvoice path has no route.
+    "bazaarvoice catch-all": _NO_ROUTE,
+    "user token (IAM)": "SAM's start-api sends no IAM authorizer context, and the user-token route answers only "
+                        "events that came through its IAM route (the local stack sends the context HTTP APIs send)",
 }
 
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from local import template
 from local.stack import Stack
+from tests.devserver import start_make_dev
 
 PROBLEM_JSON = "application/problem+json"
 # One route of each function, with the bodies of docs/api.md (`make dev`'s banner shows the same).
@@ -27,17 +24,6 @@ ONE_ROUTE_EACH = [
      {"author": {"author_reference": "USER-1", "name": "John Doe", "email": "john@example.com"}}),
     ("POST", "/livevox/sessions", {"account": "demo"}),
 ]
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def descendants(pid: int) -> set[int]:
@@ -86,24 +72,9 @@ class DevStack:
 
 @pytest.fixture(scope="module")
 def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    api, dynamodb, sandbox = free_ports(3)
-    env = {**os.environ, "AUTHHOOKS_API_PORT": str(api), "AUTHHOOKS_DYNAMODB_PORT": str(dynamodb),
-           "AUTHHOOKS_SANDBOX_PORT": str(sandbox), "PYTHONUNBUFFERED": "1"}
     log = tmp_path_factory.mktemp("devstack") / "make-dev.log"
-    with log.open("wb") as out:
-        # A session of its own, like a terminal's foreground job: Ctrl-C is sent to its whole process group.
-        process = subprocess.Popen([sys.executable, "-m", "local"], cwd=template.ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, f"python -m local exited early:\n{log.read_text()}"
-        assert time.monotonic() < deadline, f"the API did not come up within 60 s:\n{log.read_text()}"
-        try:
-            socket.create_connection(("127.0.0.1", api), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield DevStack(process, f"http://127.0.0.1:{api}", f"http://127.0.0.1:{sandbox}", log)
+    process, api_url, sandbox_url = start_make_dev(log)
+    yield DevStack(process, api_url, sandbox_url, log)
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()

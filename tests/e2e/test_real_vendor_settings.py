@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +25,7 @@ import requests
 
 from local import template
 from local.sandbox.server import Credentials, SandboxServer
-from tests.e2e.test_dev_stack import free_ports
+from tests.devserver import free_ports, start_make_dev
 
 SECRETS = {
     "BazaarvoiceSecret": {"passkey": "stg-passkey-7f3a91"},
@@ -95,27 +93,18 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         bazaarvoice_passkey=SECRETS["BazaarvoiceSecret"]["passkey"],
         loudvoice_public_key=SECRETS["LoudVoiceSecret"]["public_key"],
         loudvoice_private_key=SECRETS["LoudVoiceSecret"]["private_key"])).start()
-    api, dynamodb, sandbox = free_ports(3)
     overrides = (f"LiveVoxApiUrl={livevox_url} ParameterKey=BazaarvoiceApiUrl,ParameterValue={staging.url}/bazaarvoice "
                  f"LoudVoiceApiUrl='{staging.url}/loudvoice' SiteName=\"Staging shop\"")
-    env = {**os.environ, "AUTHHOOKS_API_PORT": str(api), "AUTHHOOKS_DYNAMODB_PORT": str(dynamodb),
-           "AUTHHOOKS_SANDBOX_PORT": str(sandbox), "PYTHONUNBUFFERED": "1",
-           "AUTHHOOKS_PARAMETER_OVERRIDES": overrides, "AUTHHOOKS_SECRETS_FILE": str(secrets_file)}
     log = tmp / "make-dev.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "local"], cwd=template.ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"python -m local exited early:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"the API did not come up within 60 s:\n{log.read_text()}"
-            try:
-                socket.create_connection(("127.0.0.1", api), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield Running(f"http://127.0.0.1:{api}", f"http://127.0.0.1:{sandbox}", staging.url, livevox, log)
+        process, api_url, sandbox_url = start_make_dev(log, AUTHHOOKS_PARAMETER_OVERRIDES=overrides,
+                                                       AUTHHOOKS_SECRETS_FILE=str(secrets_file))
+    except BaseException:
+        staging.stop()
+        livevox.stop()
+        raise
+    try:
+        yield Running(api_url, sandbox_url, staging.url, livevox, log)
     finally:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=30)

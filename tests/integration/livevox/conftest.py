@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from authhooks import settings
 from boto3.dynamodb.types import TypeDeserializer
 
 from local.config import DEMO_SECRETS
@@ -47,3 +50,19 @@ def records(aws: Any, kind: str = "") -> list[dict[str, Any]]:
     """Every item DynamoDB holds (expired or not), decoded; only ``lvx#<kind>#`` ones when kind is given."""
     items = [{k: _deserializer.deserialize(v) for k, v in item.items()} for item in aws.items()]
     return [item for item in items if item["pk"].startswith(f"lvx#{kind}#" if kind else "")]
+
+
+def concurrently(api: Any, bodies: list[dict[str, Any]]) -> list[Any]:
+    """POST every body at once (released together by a barrier) and return the replies in order."""
+    # Import the handler and read the secret once, as a warm container would have: threads of one process
+    # share them, and 32 cold reads at once only measure boto3 building clients under the GIL.
+    api.handler("LiveVoxLoginFunction")
+    settings.secret(settings.livevox().secret_name)
+    barrier = threading.Barrier(len(bodies))
+
+    def post(body: dict[str, Any]) -> Any:
+        barrier.wait(timeout=30)
+        return api.post(SESSIONS, json=body)
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(post, bodies))

@@ -4,9 +4,7 @@ LiveVox does them; through the functions and the sandbox over loopback."""
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -14,25 +12,11 @@ from authhooks import settings
 
 from local.sandbox.client import SandboxClient
 from tests.conftest import sandbox_calls
-from tests.integration.livevox.conftest import SESSIONS, credentials, records
+from tests.integration.livevox.conftest import SESSIONS, concurrently, credentials, records
 
 
 def logins(sandbox_url: str) -> int:
     return sandbox_calls(sandbox_url).get("livevox.login", 0)
-
-
-def concurrently(api: Any, bodies: list[dict[str, Any]]) -> list[Any]:
-    """POST every body at once (released together by a barrier), replies in order; handler and secret warm."""
-    api.handler("LiveVoxLoginFunction")
-    settings.secret(settings.livevox().secret_name)
-    barrier = threading.Barrier(len(bodies))
-
-    def post(body: dict[str, Any]) -> Any:
-        barrier.wait(timeout=30)
-        return api.post(SESSIONS, json=body)
-
-    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(post, bodies))
 
 
 # --- password changes -------------------------------------------------------------------------------

@@ -9,30 +9,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from authhooks import settings
 from authhooks.store import Keys, token_store
 
 from tests.conftest import sandbox_calls
-from tests.integration.livevox.conftest import SESSIONS, credentials, records
-
-
-def concurrently(api: Any, bodies: list[dict[str, Any]]) -> list[Any]:
-    """POST every body at once (released together by a barrier) and return the replies in order."""
-    # Import the handler and read the secret once, as a warm container would have: threads of one process
-    # share them, and 32 cold reads at once only measure boto3 building clients under the GIL.
-    api.handler("LiveVoxLoginFunction")
-    settings.secret(settings.livevox().secret_name)
-    barrier = threading.Barrier(len(bodies))
-
-    def post(body: dict[str, Any]) -> Any:
-        barrier.wait(timeout=30)
-        return api.post(SESSIONS, json=body)
-
-    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(post, bodies))
+from tests.integration.livevox.conftest import SESSIONS, concurrently, credentials, records
 
 
 def test_32_requests_for_one_account_make_one_login(api_server: Any, sandbox_url: str, aws_server: Any) -> None:
