@@ -128,12 +128,7 @@ class ControlService(Service):
 
     def set_error_shape(self, request: Request, match: object) -> Response:
         """`POST /_sandbox/bazaarvoice/error_shape {"shape": <one of bazaarvoice.ERROR_SHAPES>}`."""
-        shape = _control_body(request).get("shape")
-        try:
-            self.state.bazaarvoice.set_error_shape(shape if isinstance(shape, str) else "")
-        except ValueError as exc:
-            raise _invalid(str(exc)) from exc
-        return Response.json(200, {"shape": self.state.bazaarvoice.error_shape})
+        return _switch_error_shape(self.state.bazaarvoice, request)
 
     def mint_loudvoice_identity(self, request: Request, match: object) -> Response:
         """`POST /_sandbox/loudvoice/identities`."""
@@ -162,12 +157,7 @@ class ControlService(Service):
 
     def livevox_error_shape(self, request: Request, match: object) -> Response:
         """`POST /_sandbox/livevox/error_shape {"shape": "json"|"plain"}`."""
-        shape = _control_body(request).get("shape")
-        try:
-            self.state.livevox.set_error_shape(shape if isinstance(shape, str) else "")
-        except ValueError as exc:
-            raise _invalid(str(exc)) from exc
-        return Response.json(200, {"shape": self.state.livevox.error_shape})
+        return _switch_error_shape(self.state.livevox, request)
 
     def set_loudvoice_switches(self, request: Request, match: object) -> Response:
         """`POST /_sandbox/loudvoice/switches {"plan_limit": bool, "plain_errors": bool, "date_expiration": str|null}`:
@@ -192,6 +182,16 @@ def _flag(value: Any) -> bool:
     if value is None or isinstance(value, bool):
         return bool(value)
     raise _invalid("agent must be a boolean")
+
+
+def _switch_error_shape(backend: Any, request: Request) -> Response:
+    """Set a vendor backend's error shape from `{"shape": ...}`; an unknown shape is a 400 naming the known ones."""
+    shape = _control_body(request).get("shape")
+    try:
+        backend.set_error_shape(shape if isinstance(shape, str) else "")
+    except ValueError as exc:
+        raise _invalid(str(exc)) from exc
+    return Response.json(200, {"shape": backend.error_shape})
 
 
 def _control_body(request: Request) -> dict[str, Any]:
