@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from authhooks.errors import FieldError, InvalidRequest
@@ -72,7 +72,6 @@ class Text(Field):
     secret: bool = False
     required: bool = True
     nullable: bool = False
-    kind: ClassVar[str] = "string"
 
     def check(self, path: str, value: Any, errors: list[FieldError]) -> Any:
         if self.secret:

@@ -204,13 +204,13 @@ class VendorClient:
             self.count_error(operation, str(answer.status))
             raise error
         if answer.ok:
-            self.json_body(operation, answer)  # a success must be JSON (or empty): anything else is garbage
+            self._json_only(operation, answer)  # a success must be JSON (or empty): anything else is garbage
         return answer
 
-    def json_body(self, operation: str, response: VendorResponse) -> Any:
-        """The decoded body of an accepted answer; an accepted answer that is not JSON is a 502."""
+    def _json_only(self, operation: str, response: VendorResponse) -> None:
+        """A success whose body is not JSON (or empty) is garbage: a 502, counted and logged."""
         if response.json_ok:
-            return response.body
+            return
         self.count_error(operation, "garbage")
         logger.error("vendor answered with a body that is not JSON",
                      extra={"vendor": self.vendor, "operation": operation, "status": response.status,

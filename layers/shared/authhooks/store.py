@@ -166,7 +166,6 @@ class Update:
     blocked_by: Item | None = None
 
 
-Touch = Update  # the sliding-expiry case of an update
 T = TypeVar("T")
 
 

@@ -131,7 +131,7 @@ class LiveVoxClient(VendorClient):
         access_token = settings.secret_text(self.config.secret_name, "access_token")
         response = self.call(operation, "POST", path, json=body, headers={"LV-Access": access_token})
         try:
-            return parse_login(self.json_body(operation, response))
+            return parse_login(response.body)  # the base already refused a success that is not JSON
         except VendorRejected:
             self.count_error(operation, "bad_answer")
             if operation == "sso_login":

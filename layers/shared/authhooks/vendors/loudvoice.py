@@ -279,7 +279,7 @@ class LoudVoiceClient(VendorClient):
         body = {"request": {"author_session": {"author": dict(author), "session": {"expires_in": expires_in}}}}
         answer = self._send("session_start", "PUT", SESSIONS_PATH, json=body, accept=(200, 201))
         try:
-            return parse_session(self.json_body("session_start", answer), status=answer.status,
+            return parse_session(answer.body, status=answer.status,
                                  expires_in=expires_in)
         except ValueError as exc:
             self.count_error("session_start", "bad_answer")
