@@ -10,26 +10,26 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from local import template
+from local.apigateway import Invoke
 
 EVENTS = template.ROOT / "events"
 PATTERN = re.compile(r"<([a-z][a-z0-9_]*)>")
 
-Run = Callable[[str, dict[str, Any]], Any]  # (function logical id, event) -> the handler's result
-
 
 @dataclass(frozen=True)
 class Placeholder:
-    """What a placeholder stands for, the vendor whose sandbox it needs, and how to get one without `make invoke`."""
+    """What a placeholder stands for, the vendor whose sandbox it needs, how to get one without `make invoke`, and
+    what starts one: (function, event file that starts it, field of the answer), or None for a minted token."""
 
     means: str
     vendor: str
     by_hand: str
+    started_by: tuple[str, str, str] | None = None
 
 
 PLACEHOLDERS = {
@@ -39,15 +39,16 @@ PLACEHOLDERS = {
         "(its bv_authtoken); from a real Bazaarvoice, the bv_authtoken of a confirmation email's link"),
     "bv_user_id": Placeholder(
         "the Bazaarvoice user id of a stored confirmation", "Bazaarvoice",
-        "confirm a token first (README, the Bazaarvoice walk-through) and take bv_user_id from the answer"),
+        "confirm a token first (README, the Bazaarvoice walk-through) and take bv_user_id from the answer",
+        ("BazaarvoiceConfirmFunction", "bazaarvoice_confirm_post.json", "bv_user_id")),
     "loudvoice_session_token": Placeholder(
         "a LoudVoice author session token the table holds", "LoudVoice",
         "`make invoke FN=LoudVoiceSessionFunction EVENT=events/loudvoice_start_session.json` and take "
-        "session_token from the body"),
+        "session_token from the body", ("LoudVoiceSessionFunction", "loudvoice_start_session.json", "session_token")),
     "livevox_session_id": Placeholder(
         "a LiveVox session id the table holds", "LiveVox",
         "`make invoke FN=LiveVoxLoginFunction EVENT=events/livevox_login_account.json` and take session_id "
-        "from the body"),
+        "from the body", ("LiveVoxLoginFunction", "livevox_login_account.json", "session_id")),
 }
 
 
@@ -82,7 +83,7 @@ def _with_content_length(event: dict[str, Any]) -> dict[str, Any]:
 class Filler:
     """Fills placeholders from one stack: its sandbox (``sandbox_url``) and its functions (``run``)."""
 
-    def __init__(self, run: Run, sandbox_url: str, sandboxed: set[str]) -> None:
+    def __init__(self, run: Invoke, sandbox_url: str, sandboxed: set[str]) -> None:
         self.run, self.sandbox_url, self.sandboxed = run, sandbox_url, sandboxed
 
     def fill(self, event: dict[str, Any], source: Path) -> tuple[dict[str, Any], list[str]]:
@@ -102,13 +103,9 @@ class Filler:
                 f"{_shown(source)} holds the placeholder <{name}>, {placeholder.means}. {placeholder.vendor} is not "
                 f"the sandbox here (a parameter override points it elsewhere), so it cannot be made for you: copy "
                 f"the file and put a value in place of <{name}>; {placeholder.by_hand}.")
-        if name == "bv_authtoken":
+        if placeholder.started_by is None:
             return self._minted_token()
-        started = {"bv_user_id": ("BazaarvoiceConfirmFunction", "bazaarvoice_confirm_post.json", "bv_user_id"),
-                   "loudvoice_session_token": ("LoudVoiceSessionFunction", "loudvoice_start_session.json",
-                                               "session_token"),
-                   "livevox_session_id": ("LiveVoxLoginFunction", "livevox_login_account.json", "session_id")}
-        function, starter, field = started[name]
+        function, starter, field = placeholder.started_by
         event = json.loads((EVENTS / starter).read_text(encoding="utf-8"))
         event["headers"]["accept"] = "application/json"  # the landing answers JSON to JSON callers
         event = _with_content_length(replaced(event, {"bv_authtoken": self._minted_token()}))

@@ -46,9 +46,9 @@ class Step:
 
 def walkthroughs(readme: str) -> list[list[Step]]:
     """The console blocks of the walk-throughs section, each as its steps."""
-    start = readme.index(SECTION)
-    end = readme.find("\n## ", start)
-    section = readme[start:end if end != -1 else len(readme)]
+    start = readme.index(SECTION) + len(SECTION)
+    end = re.search(r"^##", readme[start:], flags=re.MULTILINE)  # the next heading, of any level
+    section = readme[start:start + end.start() if end else len(readme)]
     blocks = re.findall(r"^```console\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL)
     parsed = []
     for number, block in enumerate(blocks, 1):
