@@ -37,13 +37,16 @@ def _click_all(page: Any, selector: str, limit: int = 500) -> int:
 
 
 def _expand_everything(page: Any) -> None:
-    """Open every operation, show each schema as a model, and open every model (the Schemas section too)."""
+    """Open every operation, show each operation's schemas as models, and open every schema of the Schemas section
+    to its deepest level."""
     _click_all(page, ".opblock:not(.is-open) .opblock-summary-control")
     page.wait_for_function(f"document.querySelectorAll('.opblock.is-open').length === {len(operations())}")
     for tab in range(page.locator('.opblock .tablinks[data-name="model"]').count()):
         page.locator('.opblock .tablinks[data-name="model"]').nth(tab).click()
     _click_all(page, ".models:not(.is-open) > h4")
-    _click_all(page, 'button.model-box-control[aria-expanded="false"]:visible')
+    # OpenAPI 3.1 schemas are drawn by Swagger UI 5's JSON Schema 2020-12 view: "Expand all" opens one deeply.
+    # Every schema an operation shows is one of these components, so opening them all shows every type.
+    _click_all(page, '.models button.json-schema-2020-12-expand-deep-button:text-is("Expand all"):visible')
 
 
 def test_the_docs_page_renders_openapi_3_1_and_tries_requests_on_the_served_port(stack: Stack) -> None:
