@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from local.runtime import LambdaContext
 from local.sandbox import issuer
 from local.sandbox.client import SandboxClient
 from tests.conftest import Api
+from tests.integration.test_caller_kit import readme_block
 
 AUDIENCES = f"{issuer.AUDIENCE},second-backend"
 LOGIN = {"account": "demo"}
@@ -218,3 +221,35 @@ def test_the_issuer_publishes_discovery_and_keys(sandbox_url: str) -> None:
 ])
 def test_claims_reach_the_function_as_text(value: Any, text: str) -> None:
     assert claim_text(value) == text
+
+
+# --- the README's JWT examples, run as written against the local API in JWT mode ----------------------------
+
+def _run(command: list[str], **env: str) -> str:
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env}, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_readme_curl_example_sends_a_bearer_token(jwt_api: Gateway) -> None:
+    script = readme_block("sh", "curl (`TOKEN` is an access token")
+    out = _run(["bash", "-c", script], API_URL=jwt_api.url, TOKEN=jwt_api.sandbox.mint_jwt())
+    assert json.loads(out)["session_id"]
+    assert _claims(jwt_api.invoked[0])["sub"] == "local-caller"
+
+
+def test_the_readme_node_example_sends_a_bearer_token(jwt_api: Gateway) -> None:
+    code = readme_block("js", "Node (18 or later, no package needed)")
+    out = _run(["node", "--input-type=module", "-e", code], API_URL=jwt_api.url, TOKEN=jwt_api.sandbox.mint_jwt())
+    answer = json.loads(out)
+    assert answer["session_id"] and answer["valid"] is True
+    assert [e["routeKey"] for e in jwt_api.invoked] == ["POST /livevox/sessions", "GET /livevox/sessions/{session_id}"]
+
+
+def test_the_readme_local_walk_through_mints_a_token_and_is_refused_without_it(jwt_api: Gateway) -> None:
+    script = readme_block("sh", "and in another terminal mint a token")
+    out = _run(["bash", "-c", script], API_URL=jwt_api.url, SANDBOX_URL=jwt_api.sandbox.url).splitlines()
+    assert json.loads(out[0])["session_id"] and out[1] == "401"
+    assert _claims(jwt_api.invoked[0])["sub"] == "my-backend"
+    assert len(jwt_api.invoked) == 1
