@@ -67,6 +67,9 @@ def serve() -> int:
     except OSError as exc:
         _LOG.error("cannot start the local stack: %s (is `make dev` already running?)", exc)
         return 1
+    except ValueError as exc:  # a parameter the local stack cannot honour (e.g. JwtIssuer without JwtAudience)
+        _LOG.error("cannot start the local stack: %s", exc)
+        return 2
     try:
         print(banner(stack, settings), flush=True)
         while not stop.wait(0.5) and os.getppid() == supervisor:

@@ -166,8 +166,7 @@ def jwt_authorizers(parameters: dict[str, str] | None = None, template: dict[str
         if isinstance(audience, dict):  # !Split [",", !Ref Parameter]
             separator, source = audience["Fn::Split"]
             audience = resolve(source, values).split(separator)
-        found[logical_id] = JwtAuthorizer(logical_id, resolve(jwt["Issuer"], values),
-                                          tuple(a.strip() for a in audience if a.strip()))
+        found[logical_id] = JwtAuthorizer(logical_id, resolve(jwt["Issuer"], values), tuple(audience))
     return found
 
 

@@ -22,10 +22,11 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local.apigateway import HttpApi
-from local.jwt_authorizer import claim_text
+from local.jwt_authorizer import JwtCheck, claim_text
 from local.runtime import LambdaContext
 from local.sandbox import issuer
 from local.sandbox.client import SandboxClient
+from local.template import JwtAuthorizer
 from tests.conftest import Api
 from tests.integration.test_caller_kit import readme_block
 
@@ -253,3 +254,13 @@ def test_the_readme_local_walk_through_mints_a_token_and_is_refused_without_it(j
     assert json.loads(out[0])["session_id"] and out[1] == "401"
     assert _claims(jwt_api.invoked[0])["sub"] == "my-backend"
     assert len(jwt_api.invoked) == 1
+
+
+@pytest.mark.parametrize(("issuer_url", "audience", "problem"), [
+    ("http://login.example.com/", ("a",), "must be an https URL"),
+    ("https://login.example.com/", (), "needs JwtAudience"),
+])
+def test_an_issuer_the_stack_cannot_honour_is_refused_at_start(issuer_url: str, audience: tuple[str, ...],
+                                                               problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        JwtCheck(JwtAuthorizer("JwtAuthorizer", issuer_url, audience))

@@ -126,3 +126,5 @@ def test_an_issuer_without_an_audience_is_refused_before_anything_is_created() -
     issuer = TPL["Parameters"]["JwtIssuer"]
     assert re.fullmatch(issuer["AllowedPattern"], "") and re.fullmatch(issuer["AllowedPattern"], JWT["JwtIssuer"])
     assert not re.fullmatch(issuer["AllowedPattern"], "http://login.example.com/"), "API Gateway takes https only"
+    audience = TPL["Parameters"]["JwtAudience"]["AllowedPattern"]
+    assert re.fullmatch(audience, JWT["JwtAudience"]) and not re.fullmatch(audience, "a, b"), "Fn::Split keeps spaces"
