@@ -111,10 +111,10 @@ def _api_routes(template: dict[str, Any]) -> list[Route]:
         function = re.search(r"/functions/\$\{(\w+)\.Arn\}", uri)
         assert function, f"{props['RouteKey']}: the integration must call a function of this template"
         public = props.get("AuthorizationType", "NONE") == "NONE"
-        chosen = props.get("AuthorizerId", {})
-        branches = chosen.get("Fn::If", [None, chosen])[1:] if isinstance(chosen, dict) else []
-        authorizer = next((b["Ref"] for b in branches
-                           if isinstance(b, dict) and not b.get("Ref", "AWS::").startswith("AWS::")), "")
+        chosen = props.get("AuthorizerId") or {}
+        if "Fn::If" in chosen:  # !If [UseJwt, !Ref JwtAuthorizer, !Ref AWS::NoValue]: the authorizer, when made
+            chosen = chosen["Fn::If"][1]
+        authorizer = chosen.get("Ref", "")
         found.append(Route(method.upper(), path, function[1], public, authorizer))
     return found
 
