@@ -67,6 +67,9 @@ def serve() -> int:
     except OSError as exc:
         _LOG.error("cannot start the local stack: %s (is `make dev` already running?)", exc)
         return 1
+    except ValueError as exc:  # a parameter the local stack cannot honour (e.g. JwtIssuer without JwtAudience)
+        _LOG.error("cannot start the local stack: %s", exc)
+        return 2
     try:
         print(banner(stack, settings), flush=True)
         while not stop.wait(0.5) and os.getppid() == supervisor:
@@ -84,6 +87,13 @@ def banner(stack: Stack, settings: overrides.Settings | None = None) -> str:
     from local.sandbox import bazaarvoice, livevox, loudvoice
 
     api, sandbox, dynamodb = stack.api_url, stack.sandbox_url, stack.dynamodb_url
+    assert stack.api is not None
+    issuers = sorted({check.config.issuer for check in stack.api.authorizers.values()})
+    # JWT mode: the server routes below need a bearer token (the sandbox's test issuer mints one).
+    bearer = ' -H "Authorization: Bearer $TOKEN"' if issuers else ""
+    jwt_lines = ["  # JWT mode: a bearer token from the sandbox's test issuer (JwtIssuer must name it)",
+                 f"  TOKEN=$(curl -s -X POST {sandbox}/_sandbox/issuer/tokens | python3 -c "
+                 "'import json, sys; print(json.load(sys.stdin)[\"token\"])')"] if issuers else []
     subdomain = stack.environments["LoudVoiceSessionFunction"]["LOUDVOICE_SUBDOMAIN"]
     demo = config.DEMO_SECRETS["LiveVoxSecret"]["accounts"]["demo"]
     author = {"author": {"author_reference": "USER-1", "name": "John Doe", "email": "john@example.com"}}
@@ -106,7 +116,9 @@ def banner(stack: Stack, settings: overrides.Settings | None = None) -> str:
     lines = [
         f"authhooks local stack ({stack.artifact} artifact)",
         "",
-        f"  API          {api}   routed from template.yaml; IAM routes accept unsigned requests",
+        f"  API          {api}   routed from template.yaml; "
+        + (f"server routes take a bearer JWT from {', '.join(issuers)}" if issuers
+           else "IAM routes accept unsigned requests"),
         f"  DynamoDB     {dynamodb}   moto: table {config.TABLE_NAME}, secrets {config.STACK_NAME}/<vendor>",
         f"  Sandboxes    {sandbox}   /bazaarvoice /loudvoice /livevox; controls under /_sandbox",
         "",
@@ -121,10 +133,13 @@ def banner(stack: Stack, settings: overrides.Settings | None = None) -> str:
         "  # Bazaarvoice: mint a single-use token, then open the landing page with it in a browser",
         f"  curl -s -X POST {sandbox}/_sandbox/bazaarvoice/tokens",
         f"  {api}/bazaarvoice/confirm?bv_authtoken=<token>",
+        *jwt_lines,
         "  # LoudVoice: start an author session",
-        f"  curl -s -X PUT {api}/loudvoice/sessions -H 'Content-Type: application/json' -d '{json.dumps(author)}'",
+        f"  curl -s -X PUT {api}/loudvoice/sessions -H 'Content-Type: application/json' -d '{json.dumps(author)}'"
+        + bearer,
         "  # LiveVox: log in with the named demo account",
-        f"  curl -s -X POST {api}/livevox/sessions -H 'Content-Type: application/json' -d '{{\"account\": \"demo\"}}'",
+        f"  curl -s -X POST {api}/livevox/sessions -H 'Content-Type: application/json' -d '{{\"account\": \"demo\"}}'"
+        + bearer,
         "",
         "Ctrl-C stops everything.",
     ]

@@ -10,7 +10,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Self
@@ -18,6 +18,7 @@ from typing import Any, Self
 from werkzeug.wrappers import Request, Response
 
 from local import events, runtime, serving, template
+from local.jwt_authorizer import UNAUTHORIZED_BODY, JwtCheck, Unauthorized
 
 _LOG = logging.getLogger("local.apigateway")
 PROBLEM_JSON = "application/problem+json"
@@ -82,10 +83,12 @@ def _response(status: int, headers: Sequence[tuple[str, str]], body: bytes, requ
 class _Gateway:
     """Request in, the function's answer (or the gateway's own) out."""
 
-    def __init__(self, routes: Sequence[template.Route], invoke: Invoke, openapi: Path) -> None:
+    def __init__(self, routes: Sequence[template.Route], invoke: Invoke, openapi: Path,
+                 authorizers: Mapping[str, JwtCheck]) -> None:
         self.routes = list(routes)
         self.invoke = invoke
         self.openapi = openapi
+        self.authorizers = dict(authorizers)
 
     def __call__(self, request: Request) -> Response:
         started = time.monotonic()
@@ -104,8 +107,22 @@ class _Gateway:
         if method == "GET" and (raw_path == "/docs" or raw_path.startswith("/docs/")):
             return self._docs(raw_path, request_id), "docs"
         body = request.get_data()
+        headers = _forwarded_headers(request)
+        matched = events.match_route(self.routes, method, raw_path)
+        chosen = matched[0] if matched else None
+        check = self.authorizers.get(chosen.authorizer) if chosen and not chosen.public else None
+        jwt = None
+        if chosen and check:
+            try:
+                jwt = check.context({name.lower(): value for name, value in headers})
+            except Unauthorized as refusal:
+                route_key = events.route_key(chosen.method, chosen.path)
+                _LOG.info("%s refused by the JWT authorizer: %s", route_key, refusal.description)
+                return _response(401, [("Content-Type", "application/json"),
+                                       ("www-authenticate", refusal.challenge())], UNAUTHORIZED_BODY,
+                                 request_id), route_key
         routed = events.routed_event(
-            self.routes, method, raw_path, raw_query=raw_query, headers=_forwarded_headers(request),
+            self.routes, method, raw_path, raw_query=raw_query, headers=headers, jwt=jwt,
             body=body or None, source_ip=request.remote_addr or "127.0.0.1", request_id=request_id,
         )
         if routed is None:
@@ -173,12 +190,20 @@ def _forwarded_headers(request: Request) -> list[tuple[str, str]]:
 
 
 class HttpApi:
-    """The template's HttpApi on a loopback port (``port=0`` picks a free one), calling ``invoke`` per request."""
+    """The template's HttpApi on a loopback port (``port=0`` picks a free one), calling ``invoke`` per request.
+
+    ``parameters``: template parameter overrides; they decide the authorizers (``JwtIssuer`` set: the server
+    routes take a bearer JWT, checked here; otherwise SigV4, which is not checked locally).
+    """
 
     def __init__(self, invoke: Invoke, routes: Sequence[template.Route] | None = None, *,
-                 host: str = "127.0.0.1", port: int = 0, openapi: Path = OPENAPI) -> None:
+                 host: str = "127.0.0.1", port: int = 0, openapi: Path = OPENAPI,
+                 parameters: Mapping[str, str] | None = None) -> None:
         self.routes = list(template.routes(template.cached()) if routes is None else routes)
-        self._http = serving.HttpServer(_Gateway(self.routes, invoke, openapi), host=host, port=port,
+        self.authorizers = {logical_id: JwtCheck(config)
+                            for logical_id, config in template.jwt_authorizers(dict(parameters or {})).items()}
+        gateway = _Gateway(self.routes, invoke, openapi, self.authorizers)
+        self._http = serving.HttpServer(gateway, host=host, port=port,
                                         name="authhooks-local-apigateway", max_body=MAX_BODY_BYTES,
                                         refuse=_refusal)
 
@@ -188,9 +213,15 @@ class HttpApi:
 
     def start(self) -> Self:
         """Serve in a daemon thread."""
-        iam = [r for r in self.routes if not r.public]
-        _LOG.warning("IAM-authorized routes (%d of %d) accept unsigned requests locally: no SigV4 check",
-                     len(iam), len(self.routes))
+        jwt = [r for r in self.routes if not r.public and r.authorizer in self.authorizers]
+        iam = [r for r in self.routes if not r.public and r not in jwt]
+        if jwt:
+            issuers = ", ".join(sorted({check.config.issuer for check in self.authorizers.values()}))
+            _LOG.info("JWT-authorized routes (%d of %d) take a bearer token from %s", len(jwt), len(self.routes),
+                      issuers)
+        if iam:
+            _LOG.warning("IAM-authorized routes (%d of %d) accept unsigned requests locally: no SigV4 check",
+                         len(iam), len(self.routes))
         self._http.start()
         return self
 

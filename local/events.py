@@ -48,6 +48,7 @@ def http_api_event(
     path_parameters: Mapping[str, str] | None = None,
     source_ip: str = "127.0.0.1",
     iam: bool = False,
+    jwt: Mapping[str, Any] | None = None,
     request_id: str | None = None,
     now: float | None = None,
 ) -> dict[str, Any]:
@@ -88,7 +89,10 @@ def http_api_event(
         "time": stamp.strftime("%d/%b/%Y:%H:%M:%S +0000"),
         "timeEpoch": int(when * 1000),
     }
-    if iam:
+    if jwt is not None:
+        # What a JWT authorizer passes on: the token's claims (as text) and scopes.
+        context["authorizer"] = {"jwt": dict(jwt)}
+    elif iam:
         # Locally IAM routes accept unsigned requests; this is the shape a SigV4-signed call produces.
         context["authorizer"] = {"iam": {
             "accessKey": "LOCALACCESSKEY", "accountId": ACCOUNT_ID, "callerId": "LOCALCALLER",
@@ -125,14 +129,19 @@ def route_key(method: str, path: str) -> str:
     return f"{method} {path}"
 
 
-def routed_event(routes: Iterable[Any], method: str, raw_path: str, **event_fields: Any) -> tuple[Any, dict] | None:
-    """The route API Gateway would pick and the event it would send for it (None: no route matches)."""
+def routed_event(routes: Iterable[Any], method: str, raw_path: str, *, jwt: Mapping[str, Any] | None = None,
+                 **event_fields: Any) -> tuple[Any, dict] | None:
+    """The route API Gateway would pick and the event it would send for it (None: no route matches).
+
+    ``jwt``: what the route's JWT authorizer passed (its claims and scopes); without it an authorized route's
+    event carries the IAM context."""
     match = match_route(routes, method, raw_path)
     if match is None:
         return None
     route, params = match
     event = http_api_event(method, delivered_path(raw_path), route_key=route_key(route.method, route.path),
-                           path_parameters=params, iam=not route.public, **event_fields)
+                           path_parameters=params, iam=not route.public and jwt is None,
+                           jwt=None if route.public else jwt, **event_fields)
     return route, event
 
 

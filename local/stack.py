@@ -194,7 +194,8 @@ class Stack:
         self._moto = MotoServer(self.host, self.ports.dynamodb)
         # Both ports are taken now, so a port in use fails the start at once; the API answers once warm.
         with self._binding("API", self.ports.api):
-            api = HttpApi(self.invoke, template.routes(template.cached()), host=self.host, port=self.ports.api)
+            api = HttpApi(self.invoke, template.routes(template.cached()), host=self.host, port=self.ports.api,
+                          parameters=self.parameter_overrides)
         self.api = api
         with self._binding("sandbox", self.ports.sandbox):
             self.sandbox = SandboxServer(host=self.host, port=self.ports.sandbox,

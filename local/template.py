@@ -48,7 +48,17 @@ class Route:
     method: str  # GET, POST, ... or ANY
     path: str  # /loudvoice/sessions/{session_token}, /livevox/{proxy+}
     function: str  # logical id
-    public: bool  # Auth.Authorizer NONE
+    public: bool  # AuthorizationType NONE
+    authorizer: str = ""  # the Authorizer resource it uses when that one exists (its Condition holds); else SigV4
+
+
+@dataclass(frozen=True)
+class JwtAuthorizer:
+    """An ``AWS::ApiGatewayV2::Authorizer`` of type JWT, resolved for given parameters."""
+
+    logical_id: str
+    issuer: str
+    audience: tuple[str, ...]
 
 
 @dataclass
@@ -83,19 +93,81 @@ def functions(template: dict[str, Any] | None = None) -> dict[str, Function]:
             continue
         props = resource["Properties"]
         env = {**globals_env, **props.get("Environment", {}).get("Variables", {})}
-        fn = Function(logical_id, ROOT / props["CodeUri"], props["Handler"], env)
-        for event in props.get("Events", {}).values():
-            if event["Type"] != "HttpApi":
-                continue
-            ep = event["Properties"]
-            public = ep.get("Auth", {}).get("Authorizer") == "NONE"
-            fn.routes.append(Route(ep["Method"].upper(), ep["Path"], logical_id, public))
-        found[logical_id] = fn
+        found[logical_id] = Function(logical_id, ROOT / props["CodeUri"], props["Handler"], env)
+    for route in _api_routes(template):
+        found[route.function].routes.append(route)
+    return found
+
+
+def _api_routes(template: dict[str, Any]) -> list[Route]:
+    """The ``AWS::ApiGatewayV2::Route`` resources, each with the function its integration calls."""
+    resources = template["Resources"]
+    found = []
+    for props in (r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Route"):
+        method, path = props["RouteKey"].split(" ", 1)
+        integration = re.fullmatch(r"integrations/\$\{(\w+)\}", props["Target"]["Fn::Sub"])
+        assert integration, f"{props['RouteKey']}: Target must be !Sub integrations/${{<Integration>}}"
+        uri = resources[integration[1]]["Properties"]["IntegrationUri"]["Fn::Sub"]
+        function = re.search(r"/functions/\$\{(\w+)\.Arn\}", uri)
+        assert function, f"{props['RouteKey']}: the integration must call a function of this template"
+        public = props.get("AuthorizationType", "NONE") == "NONE"
+        chosen = props.get("AuthorizerId") or {}
+        if "Fn::If" in chosen:  # !If [UseJwt, !Ref JwtAuthorizer, !Ref AWS::NoValue]: the authorizer, when made
+            chosen = chosen["Fn::If"][1]
+        authorizer = chosen.get("Ref", "")
+        found.append(Route(method.upper(), path, function[1], public, authorizer))
     return found
 
 
 def routes(template: dict[str, Any] | None = None) -> list[Route]:
     return [route for fn in functions(template).values() for route in fn.routes]
+
+
+def condition_values(parameters: dict[str, str] | None = None, template: dict[str, Any] | None = None
+                     ) -> dict[str, bool]:
+    """Each Condition's truth for the parameters given (defaults for the rest), as CloudFormation decides it."""
+    template = template or cached()
+    values = {**parameter_defaults(template), **(parameters or {})}
+    conditions = template.get("Conditions", {})
+
+    def truth(node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            (name, arg), = node.items()
+            if name == "Ref":
+                return values[arg]
+            if name == "Condition":
+                return truth(conditions[arg])
+            if name == "Fn::Equals":
+                return str(truth(arg[0])) == str(truth(arg[1]))
+            if name == "Fn::Not":
+                return not truth(arg[0])
+            if name == "Fn::And":
+                return all(truth(a) for a in arg)
+            if name == "Fn::Or":
+                return any(truth(a) for a in arg)
+            raise ValueError(f"no evaluator for {name}")
+        return node
+
+    return {name: bool(truth(body)) for name, body in conditions.items()}
+
+
+def jwt_authorizers(parameters: dict[str, str] | None = None, template: dict[str, Any] | None = None
+                    ) -> dict[str, JwtAuthorizer]:
+    """The JWT authorizers CloudFormation would create for these parameters, issuer and audiences resolved."""
+    template = template or cached()
+    values = {**parameter_defaults(template), **(parameters or {})}
+    truth = condition_values(parameters, template)
+    found = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::ApiGatewayV2::Authorizer" or not truth.get(resource.get("Condition", ""), True):
+            continue
+        jwt = resource["Properties"]["JwtConfiguration"]
+        audience = jwt["Audience"]
+        if isinstance(audience, dict):  # !Split [",", !Ref Parameter]
+            separator, source = audience["Fn::Split"]
+            audience = resolve(source, values).split(separator)
+        found[logical_id] = JwtAuthorizer(logical_id, resolve(jwt["Issuer"], values), tuple(audience))
+    return found
 
 
 def parameter_defaults(template: dict[str, Any] | None = None) -> dict[str, str]:

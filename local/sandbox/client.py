@@ -7,6 +7,8 @@ from urllib.parse import quote
 
 import requests
 
+from local.sandbox import issuer
+
 TIMEOUT_SECONDS = 10
 
 
@@ -73,6 +75,16 @@ class SandboxClient:
         if maxage is not None:
             body["maxage"] = maxage
         return self._call("POST", "/bazaarvoice/tokens", 201, body).json()
+
+    @property
+    def issuer_url(self) -> str:
+        """The test issuer (what ``JwtIssuer`` names to send the local API's JWT checks here)."""
+        return f"{self.url}{issuer.PATH}"
+
+    def mint_jwt(self, **claims: Any) -> str:
+        """A bearer token from the test issuer: ``sub``, ``aud`` (None: none), ``ttl`` seconds, ``iss``,
+        ``client_id``, ``scope`` (see ``POST /_sandbox/issuer/tokens``)."""
+        return self._call("POST", "/issuer/tokens", 201, claims).json()["token"]
 
     def bazaarvoice_error_shape(self, shape: str) -> None:
         """How the Bazaarvoice sandbox words its refusals (one of `local.sandbox.bazaarvoice.ERROR_SHAPES`)."""

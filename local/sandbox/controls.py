@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
-from local.sandbox import aws_proxy
+from local.sandbox import aws_proxy, issuer
 from local.sandbox.core import (
     DEFAULT_TIMEOUT_SECONDS,
     MAX_TIMEOUT_SECONDS,
@@ -58,6 +58,9 @@ class ControlService(Service):
                   self.livevox_end_session),
             Route("POST", "/livevox/error_shape", "livevox_error_shape", self.livevox_error_shape),
             Route("POST", "/loudvoice/switches", "loudvoice_switches", self.set_loudvoice_switches),
+            Route("GET", "/issuer/.well-known/openid-configuration", "issuer_discovery", self.issuer_discovery),
+            Route("GET", "/issuer/jwks", "issuer_jwks", lambda r, m: Response.json(200, self.state.issuer.jwks())),
+            Route("POST", "/issuer/tokens", "issuer_token", self.mint_jwt),
         )
 
     def clear_calls(self, request: Request, match: object) -> Response:
@@ -130,6 +133,28 @@ class ControlService(Service):
         """`POST /_sandbox/bazaarvoice/error_shape {"shape": <one of bazaarvoice.ERROR_SHAPES>}`."""
         return _switch_error_shape(self.state.bazaarvoice, request)
 
+    def issuer_discovery(self, request: Request, match: object) -> Response:
+        """`GET /_sandbox/issuer/.well-known/openid-configuration`."""
+        return Response.json(200, self.state.issuer.discovery(_issuer_url(request)))
+
+    def mint_jwt(self, request: Request, match: object) -> Response:
+        """`POST /_sandbox/issuer/tokens [{"sub", "aud", "ttl", "iss", "client_id", "scope"}]`: a signed bearer token.
+
+        ``aud`` defaults to the local audience (null: no ``aud``), ``ttl`` (seconds) to 3600 and may be negative;
+        ``iss`` replaces the issuer (a token another issuer would have made, signed with this key)."""
+        body = _control_body(request)
+        sub = body.get("sub", "local-caller")
+        audience = body.get("aud", issuer.AUDIENCE)
+        if not isinstance(sub, str) or not (audience is None or isinstance(audience, str) or (
+                isinstance(audience, list) and all(isinstance(a, str) for a in audience))):
+            raise _invalid("sub must be a string, aud a string, a list of strings or null")
+        ttl = int(_number(body, "ttl", default=3600, minimum=-86_400, maximum=86_400, integer=True))
+        extra = {key: body[key] for key in ("iss", "client_id", "scope") if key in body}
+        if not all(isinstance(value, str) for value in extra.values()):
+            raise _invalid("iss, client_id and scope must be strings")
+        token = self.state.issuer.mint(_issuer_url(request), sub=sub, audience=audience, ttl=ttl, extra=extra)
+        return Response.json(201, {"token": token, "issuer": _issuer_url(request), "expires_in": ttl})
+
     def mint_loudvoice_identity(self, request: Request, match: object) -> Response:
         """`POST /_sandbox/loudvoice/identities`."""
         return Response.json(201, {"identity_token": self.state.loudvoice.mint_identity()})
@@ -192,6 +217,10 @@ def _switch_error_shape(backend: Any, request: Request) -> Response:
     except ValueError as exc:
         raise _invalid(str(exc)) from exc
     return Response.json(200, {"shape": backend.error_shape})
+
+
+def _issuer_url(request: Request) -> str:
+    return issuer.base_url(request.header("host") or "127.0.0.1")
 
 
 def _control_body(request: Request) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from local.sandbox import bazaarvoice, livevox, loudvoice
 from local.sandbox.core import CallCounter, FaultPlan, SandboxClock
+from local.sandbox.issuer import TestIssuer
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class SandboxState:
                                                     private_key=accepted.loudvoice_private_key)
         self.livevox = livevox.LiveVoxBackend(self.clock, access_token=accepted.livevox_access_token,
                                               password=accepted.livevox_password)
+        self.issuer = TestIssuer()  # its key lives as long as the sandbox: a reset keeps minted tokens valid
 
     def reset(self) -> None:
         """Back to a fresh start: vendor state, counters, faults, latency, error shape, clock."""

@@ -30,28 +30,7 @@ def sam_transform(parameters: dict[str, str] | None = None, tpl: dict[str, Any] 
 
 def condition_values(out: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, bool]:
     """Each Condition's truth for the parameters given (defaults for the rest), as CloudFormation decides it."""
-    values = {**template.parameter_defaults(out), **(parameters or {})}
-    conditions = out.get("Conditions", {})
-
-    def truth(node: Any) -> Any:
-        if isinstance(node, dict) and len(node) == 1:
-            (name, arg), = node.items()
-            if name == "Ref":
-                return values[arg]
-            if name == "Condition":
-                return truth(conditions[arg])
-            if name == "Fn::Equals":
-                return str(truth(arg[0])) == str(truth(arg[1]))
-            if name == "Fn::Not":
-                return not truth(arg[0])
-            if name == "Fn::And":
-                return all(truth(a) for a in arg)
-            if name == "Fn::Or":
-                return any(truth(a) for a in arg)
-            raise ValueError(f"no evaluator for {name}")
-        return node
-
-    return {name: bool(truth(body)) for name, body in conditions.items()}
+    return template.condition_values(parameters, out)
 
 
 def deployed_resources(out: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, Any]:

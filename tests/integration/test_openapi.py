@@ -55,14 +55,17 @@ def test_every_template_route_is_described_and_nothing_else() -> None:
     assert described - routed == set(), "operations in openapi.yaml that template.yaml does not route"
 
 
-def test_landing_routes_are_public_and_every_other_operation_needs_sigv4() -> None:
-    assert SPEC["security"] == [{"sigv4": []}]
+def test_landing_routes_are_public_and_every_other_operation_needs_sigv4_or_a_jwt() -> None:
+    either = [{"sigv4": []}, {"bearer": []}]  # the deployment's choice (JwtIssuer)
+    assert SPEC["security"] == either
     scheme = SPEC["components"]["securitySchemes"]["sigv4"]
     assert (scheme["in"], scheme["name"], scheme["x-amazon-apigateway-authtype"]) == (
         "header", "Authorization", "awsSigv4")
+    bearer = SPEC["components"]["securitySchemes"]["bearer"]
+    assert (bearer["type"], bearer["scheme"], bearer["bearerFormat"]) == ("http", "bearer", "JWT")
     routes = template_routes()
     for key, operation in operations().items():
-        expected = [] if routes[key].public else [{"sigv4": []}]
+        expected = [] if routes[key].public else either
         assert operation.get("security", SPEC["security"]) == expected, key
 
 

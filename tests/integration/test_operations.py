@@ -42,12 +42,12 @@ def test_versions_behind_the_live_alias_with_optional_gradual_deployment(gradual
     out = sam_transform({"GradualDeployment": gradual})
     aliases = of_type(out, "AWS::Lambda::Alias")
     groups = of_type(out, "AWS::CodeDeploy::DeploymentGroup")
-    api = next(iter(of_type(out, "AWS::ApiGatewayV2::Api").values()))
-    integrations = str(api["Properties"]["Body"]["paths"])
+    integrations = str([i["Properties"]["IntegrationUri"]
+                        for i in of_type(out, "AWS::ApiGatewayV2::Integration").values()])
     for logical_id in FUNCTIONS:
         alias = aliases[f"{logical_id}Aliaslive"]
         assert alias["Properties"]["Name"] == "live"
-        assert f"/functions/${{{logical_id}Aliaslive}}/invocations" in integrations, "the API calls the alias"
+        assert f"/functions/${{{logical_id}.Arn}}:live/invocations" in integrations, "the API calls the alias"
         if gradual == "false":
             assert "UpdatePolicy" not in alias
             continue

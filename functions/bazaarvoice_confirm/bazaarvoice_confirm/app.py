@@ -77,8 +77,8 @@ def confirm_token() -> Response | dict[str, Any]:
 
 @app.get(USER_PATH)
 def stored_user(bv_user_id: str) -> dict[str, Any]:
-    """The latest user token kept for a shopper, for the site backend (IAM)."""
-    record = confirm.stored_user(_iam_user_id("GET"))
+    """The latest user token kept for a shopper, for the site backend (SigV4 or JWT)."""
+    record = confirm.stored_user(_server_user_id("GET"))
     return {
         "bv_user_id": record["bv_user_id"],
         "user_token": record["user_token"],
@@ -89,20 +89,21 @@ def stored_user(bv_user_id: str) -> dict[str, Any]:
 
 @app.delete(USER_PATH)
 def erase_user(bv_user_id: str) -> Response:
-    """Forget a shopper (their user record and every confirmation), for the site backend (IAM); 204 either way."""
-    confirm.erase_user(_iam_user_id("DELETE"))
+    """Forget a shopper (their user record and every confirmation), for the site backend; 204 either way."""
+    confirm.erase_user(_server_user_id("DELETE"))
     return Response(status_code=204, body="")
 
 
-def _iam_user_id(method: str) -> str:
-    """The user id of a request API Gateway routed to the IAM user route; anything else is no route at all.
+def _server_user_id(method: str) -> str:
+    """The user id of a request API Gateway routed to the authorized user route; anything else is no route at all.
 
     The function is reached by public routes too, and routes on ``rawPath``, which API Gateway delivers decoded
-    (``users%2F<id>`` arrives as ``users/<id>``): only the route key and the IAM context say who may ask.
+    (``users%2F<id>`` arrives as ``users/<id>``): only the route key and the authorizer's context (``iam`` for
+    SigV4, ``jwt`` with JwtIssuer set) say who may ask.
     """
     event = app.current_event.raw_event
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-    if event.get("routeKey") != f"{method} {USER_ROUTE}" or not authorizer.get("iam"):
+    if event.get("routeKey") != f"{method} {USER_ROUTE}" or not (authorizer.get("iam") or authorizer.get("jwt")):
         raise NotFound(f"no route for {method} here")
     return str((event.get("pathParameters") or {}).get("bv_user_id", ""))
 
