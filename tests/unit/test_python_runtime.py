@@ -36,6 +36,12 @@ def test_every_place_naming_the_runtime_agrees_with_the_template() -> None:
     assert f"{sys.version_info.major}.{sys.version_info.minor}" == VERSION, "the venv runs another Python"
 
 
+def test_the_layer_leaves_boto3_to_the_runtime() -> None:
+    layer = (template.ROOT / "layers" / "shared" / "requirements.txt").read_text(encoding="utf-8")
+    pinned = {line.split("==")[0].strip().lower() for line in layer.splitlines() if "==" in line}
+    assert pinned.isdisjoint({"boto3", "botocore", "s3transfer"}), "README: the layer uses the runtime's boto3"
+
+
 def test_make_finds_the_newest_working_pyenv_python_when_path_has_none(tmp_path: Path) -> None:
     versions = tmp_path / "pyenv" / "versions"
     for patch in ("9", "10"):
