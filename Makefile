@@ -4,7 +4,7 @@
 PYTHON_VERSION := $(shell sed -n 's/^ *Runtime: python\([0-9.]*\) *$$/\1/p' template.yaml | head -n 1)
 # The interpreter: python3.X on PATH if it runs (a pyenv shim of a version not selected does not), else pyenv's
 # newest 3.X.*; its real path, so its directory can go first on PATH (sam build looks for python3.X there).
-PYENV_ROOT ?= $(shell pyenv root 2>/dev/null)
+PYENV_ROOT ?= $(or $(shell pyenv root 2>/dev/null),$(HOME)/.pyenv)
 PYTHON ?= $(shell for p in python$(PYTHON_VERSION) \
 	$$(ls -d $(PYENV_ROOT)/versions/$(PYTHON_VERSION).*/bin/python$(PYTHON_VERSION) 2>/dev/null | sort -rV); do \
 	$$p -c 'import sys; "%d.%d" % sys.version_info[:2] == "$(PYTHON_VERSION)" and print(sys.executable)' \

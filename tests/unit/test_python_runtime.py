@@ -42,8 +42,10 @@ def test_the_layer_leaves_boto3_to_the_runtime() -> None:
     assert pinned.isdisjoint({"boto3", "botocore", "s3transfer"}), "README: the layer uses the runtime's boto3"
 
 
-def test_make_finds_the_newest_working_pyenv_python_when_path_has_none(tmp_path: Path) -> None:
-    versions = tmp_path / "pyenv" / "versions"
+@pytest.mark.parametrize("root", ["PYENV_ROOT", "~/.pyenv"])  # pyenv's root as set, or its default
+def test_make_finds_the_newest_working_pyenv_python_when_path_has_none(tmp_path: Path, root: str) -> None:
+    pyenv_root = tmp_path / "pyenv" if root == "PYENV_ROOT" else tmp_path / ".pyenv"
+    versions = pyenv_root / "versions"
     for patch in ("9", "10"):
         _link(_base_python(), versions / f"{VERSION}.{patch}" / "bin" / f"python{VERSION}")
     shims = tmp_path / "shims"
@@ -51,7 +53,9 @@ def test_make_finds_the_newest_working_pyenv_python_when_path_has_none(tmp_path:
     # Like pyenv's shim of a version that is installed but not selected: on PATH, and it fails.
     (shims / f"python{VERSION}").write_text("#!/bin/sh\necho 'pyenv: command not found' >&2\nexit 127\n")
     (shims / f"python{VERSION}").chmod(0o755)
-    env = {"PATH": f"{shims}:{_tools(tmp_path)}", "PYENV_ROOT": str(tmp_path / "pyenv")}
+    env = {"PATH": f"{shims}:{_tools(tmp_path)}", "HOME": str(tmp_path)}
+    if root == "PYENV_ROOT":
+        env["PYENV_ROOT"] = str(pyenv_root)
 
     shown = _make("--eval", 'show: ; @echo "$(PYTHON)"; echo "$$PATH"', "show", env=env).stdout.split()
 
