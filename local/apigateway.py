@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Self
 
@@ -29,7 +30,7 @@ MAX_INVOKE_BYTES = 6 * 1024 * 1024
 # docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html
 INTEGRATION_FAILURE = (500, b'{"message":"Internal Server Error"}')
 OPENAPI = template.ROOT / "openapi.yaml"
-# /docs: Swagger UI from the pinned swagger-ui-bundle package, every asset served here (no CDN).
+# /docs: Swagger UI 5 (renders OpenAPI 3.1) from the pinned swagger-ui-py package, every asset served here (no CDN).
 DOCS_PAGES = Path(__file__).resolve().parent / "docs"
 _DOCS_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                ".css": "text/css; charset=utf-8", ".png": "image/png"}
@@ -140,9 +141,7 @@ class _Gateway:
     def _docs(self, raw_path: str, request_id: str) -> Response:
         name = raw_path.removeprefix("/docs").strip("/") or "index.html"
         if name in _SWAGGER_UI_ASSETS:
-            from swagger_ui_bundle import swagger_ui_path
-
-            path = Path(str(swagger_ui_path)) / name
+            path = _swagger_ui_static() / name
         else:
             # Only our own files by exact name: nothing outside the folder can be named.
             path = DOCS_PAGES / name
@@ -150,6 +149,14 @@ class _Gateway:
                 return _problem(_not_found(f"no such documentation file: {name}"), request_id)
         content_type = _DOCS_TYPES.get(path.suffix, "application/octet-stream")
         return _response(200, [("Content-Type", content_type)], path.read_bytes(), request_id)
+
+
+def _swagger_ui_static() -> Path:
+    """The Swagger UI dist folder swagger-ui-py ships (found without importing its framework adapters)."""
+    spec = find_spec("swagger_ui")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("swagger-ui-py is not installed: `make install` (requirements-dev.txt pins it)")
+    return Path(spec.origin).parent / "static"
 
 
 def _forwarded_headers(request: Request) -> list[tuple[str, str]]:

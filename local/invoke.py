@@ -3,8 +3,10 @@
 The function runs in this process with its template environment, against the `make dev` stack's DynamoDB and
 sandboxes when that stack is up on the configured ports, else against moto in process and a sandbox on a free
 port that live for this one invocation. ``AUTHHOOKS_PARAMETER_OVERRIDES`` and ``AUTHHOOKS_SECRETS_FILE`` work as for
-`make dev` (a secrets file is written into whichever Secrets Manager the invocation uses). The result is the only
-thing on stdout; logs go to stderr.
+`make dev` (a secrets file is written into whichever Secrets Manager the invocation uses). Placeholders in the
+event (``<bv_authtoken>``, ``<livevox_session_id>``, ...: ``local.placeholders``) are filled from that stack first,
+or the invocation is refused with what to put there instead. The result is the only thing on stdout; logs go to
+stderr.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
-from local import config, overrides, runtime, template
+from local import config, overrides, placeholders, runtime, template
 from local.aws import create_table, seed_secrets
 from local.stack import aws_endpoints, function_timeout
 
@@ -80,9 +82,13 @@ def lambda_error(exc: BaseException, request_id: str) -> dict[str, Any]:
 
 
 def invoke(fn: template.Function, event: dict[str, Any], artifact: str | None = None,
-           settings: overrides.Settings | None = None) -> tuple[bool, Any]:
-    """Run ``fn`` once on ``event``: (True, result) or (False, Lambda's error document)."""
+           settings: overrides.Settings | None = None, source: Path = Path("event")) -> tuple[bool, Any]:
+    """Run ``fn`` once on ``event`` (read from ``source``): (True, result) or (False, Lambda's error document).
+
+    Raises ``placeholders.Unfillable`` when the event holds a placeholder this stack cannot fill.
+    """
     settings = settings or overrides.Settings()
+    functions = template.functions(template.cached())
     # Fake credentials, and no endpoint left over from the shell: nothing here may reach AWS.
     os.environ.update(config.FAKE_AWS_ENV)
     for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
@@ -90,11 +96,22 @@ def invoke(fn: template.Function, event: dict[str, Any], artifact: str | None = 
     context = runtime.LambdaContext(function_name=fn.logical_id, timeout_seconds=function_timeout(fn.logical_id))
     # Powertools logs and metrics print to stdout; stdout is kept for the result.
     with backends(config.Ports.from_env(), settings.secrets) as (sandbox_url, endpoints), redirect_stdout(sys.stderr):
-        environment = config.function_environments(sandbox_url, settings.stack_parameters())[fn.logical_id]
-        os.environ.update({**environment, **endpoints})
+        environments = config.function_environments(sandbox_url, settings.stack_parameters())
+
+        def run(logical_id: str, prepared: dict[str, Any], given: runtime.LambdaContext | None = None) -> Any:
+            os.environ.update({**environments[logical_id], **endpoints})
+            handler = runtime.load_handler(functions[logical_id], artifact)
+            return handler(prepared, given or runtime.LambdaContext(function_name=logical_id,
+                                                                    timeout_seconds=function_timeout(logical_id)))
+
         try:
-            handler = runtime.load_handler(fn, artifact)
-            return True, handler(event, context)
+            if placeholders.names(event):
+                event, filled = placeholders.Filler(run, sandbox_url, settings.sandboxed()).fill(event, source)
+                print(f"local.invoke: filled {', '.join(f'<{name}>' for name in filled)} from this stack",
+                      file=sys.stderr)
+            return True, run(fn.logical_id, event, context)
+        except placeholders.Unfillable:
+            raise
         except Exception as exc:
             traceback.print_exc()
             return False, lambda_error(exc, context.aws_request_id)
@@ -116,7 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = overrides.from_env()
     except overrides.OverridesError as exc:
         parser.error(str(exc))
-    ok, result = invoke(functions[args.function], event, settings=settings)
+    try:
+        ok, result = invoke(functions[args.function], event, settings=settings, source=args.event)
+    except placeholders.Unfillable as refused:
+        print(f"local.invoke: {refused}", file=sys.stderr)
+        return 2
     print(json.dumps(result, indent=2))
     return 0 if ok else 1
 

@@ -6,7 +6,8 @@ so a copy of the built template (beside it, same code) also declares the two ``A
 can set another architecture. The env-vars file holds the very environments the local stack gives its functions
 (``config.function_environments``, the same parameter overrides), with loopback URLs rewritten to relays on the
 Docker bridge. Images: ``--invoke-image`` the ones `make images` builds, never pulled (``--skip-pull-image``);
-``AUTHHOOKS_INVOKE_IMAGE=public`` leaves SAM's own public images (on a machine that has them).
+``AUTHHOOKS_INVOKE_IMAGE=public`` leaves SAM's own public images (on a machine that has them). An event's
+placeholders (``local.placeholders``) are filled from the same stack as for `make invoke` (by `make invoke` itself).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local import config, images, overrides, template
+from local import config, images, overrides, placeholders, template
 from local.relay import Relays, bridge_gateway
 from local.stack import Stack, aws_endpoints
 
@@ -133,6 +134,34 @@ def prepared(sandbox_url: str, dynamodb_url: str, architecture: str | None = Non
         yield Setup(path, variables, arch)
 
 
+def filled_event(event: Path, sandbox_url: str, dynamodb_url: str, build_dir: Path = BUILD_DIR) -> Path:
+    """``event`` as SAM is given it: its placeholders filled from the stack at these URLs, in a copy beside the build.
+
+    Each value comes from `python -m local.invoke` against that stack (what `make invoke` does with the file), so SAM
+    and `make invoke` fill alike; ``placeholders.Unfillable`` says what to do when a placeholder cannot be filled.
+    """
+    loaded = json.loads(event.read_text(encoding="utf-8"))
+    if not placeholders.names(loaded):
+        return event
+    env = {**os.environ, "AUTHHOOKS_SANDBOX_PORT": sandbox_url.rsplit(":", 1)[1],
+           "AUTHHOOKS_DYNAMODB_PORT": dynamodb_url.rsplit(":", 1)[1]}
+
+    def run(logical_id: str, prepared: dict[str, Any]) -> Any:
+        starter = build_dir / f"event-start-{logical_id}.json"
+        starter.write_text(json.dumps(prepared), encoding="utf-8")
+        starter.chmod(0o600)
+        done = subprocess.run([sys.executable, "-m", "local.invoke", logical_id, str(starter)],  # noqa: S603
+                              cwd=template.ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+        return json.loads(done.stdout) if done.stdout.strip() else {"error": done.stderr[-500:]}
+
+    settings = overrides.from_env()
+    filled, _ = placeholders.Filler(run, sandbox_url, settings.sandboxed()).fill(loaded, event)
+    copy = build_dir / f"event-{event.stem}.json"
+    copy.write_text(json.dumps(filled, indent=1), encoding="utf-8")
+    copy.chmod(0o600)  # it holds a live token or session id
+    return copy
+
+
 @contextmanager
 def backends(settings: overrides.Settings) -> Iterator[tuple[str, str]]:
     """(sandbox URL, DynamoDB URL): the running `make dev` stack's, else a stack of our own for this command."""
@@ -168,7 +197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with backends(settings) as (sandbox_url, dynamodb_url), \
             prepared(sandbox_url, dynamodb_url, args.architecture, settings) as setup:
         if args.command == "invoke":
-            command = setup.invoke_command(args.function, args.event)
+            try:
+                command = setup.invoke_command(args.function, filled_event(args.event, sandbox_url, dynamodb_url))
+            except placeholders.Unfillable as refused:
+                print(f"local.sam: {refused}", file=sys.stderr)
+                return 2
         else:
             command = setup.api_command(args.port)
         print("+", " ".join(command), file=sys.stderr, flush=True)

@@ -58,7 +58,9 @@ def test_every_event_through_sam_x86_64(event_file: Path, sam_x86_64: sam.Setup,
     function = function_of(event_file)
     forget_everything(shared_stack)  # what `make invoke` starts from: an empty table, fresh sandboxes
 
-    by_sam = sam_invoke(sam_x86_64, function, event_file)
+    # Placeholders filled from the stack SAM uses, as `make sam-invoke` does (`make invoke` fills its own).
+    by_sam = sam_invoke(sam_x86_64, function, sam.filled_event(event_file, shared_stack.sandbox_url,
+                                                               shared_stack.dynamodb_url))
     by_make_invoke = make_invoke(function, event_file)
 
     assert comparable(by_sam) == comparable(by_make_invoke), (by_sam, by_make_invoke)
@@ -76,7 +78,8 @@ def test_one_route_of_each_function_on_arm64(name: str, sam_arm64: sam.Setup, sh
     report = subprocess.run(["docker", "image", "inspect", "--format", "{{.Architecture}}",
                              sam.images.image_name("arm64")], capture_output=True, text=True, check=True)
 
-    by_sam = sam_invoke(sam_arm64, function, event_file)
+    by_sam = sam_invoke(sam_arm64, function, sam.filled_event(event_file, shared_stack.sandbox_url,
+                                                             shared_stack.dynamodb_url))
     by_make_invoke = make_invoke(function, event_file)
 
     assert report.stdout.strip() == "arm64"
