@@ -2,7 +2,18 @@
 # Both install what they need first. The Python version is the template's Lambda runtime (one place).
 
 PYTHON_VERSION := $(shell sed -n 's/^ *Runtime: python\([0-9.]*\) *$$/\1/p' template.yaml | head -n 1)
-PYTHON ?= python$(PYTHON_VERSION)
+# The interpreter: python3.X on PATH if it runs (a pyenv shim of a version not selected does not), else pyenv's
+# newest 3.X.*; its real path, so its directory can go first on PATH (sam build looks for python3.X there).
+PYENV_ROOT ?= $(or $(shell pyenv root 2>/dev/null),$(HOME)/.pyenv)
+PYTHON ?= $(shell for p in python$(PYTHON_VERSION) \
+	$$(ls -d $(PYENV_ROOT)/versions/$(PYTHON_VERSION).*/bin/python$(PYTHON_VERSION) 2>/dev/null | sort -rV); do \
+	$$p -c 'import sys; "%d.%d" % sys.version_info[:2] == "$(PYTHON_VERSION)" and print(sys.executable)' \
+	2>/dev/null | grep . && break; done)
+PYTHON := $(PYTHON)
+PYTHON_DIR := $(dir $(shell command -v $(PYTHON) 2>/dev/null))
+ifneq ($(PYTHON_DIR),)
+export PATH := $(PYTHON_DIR:/=):$(PATH)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -12,8 +23,16 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: install browser containers images dev test lint build invoke sam-invoke sam-api bench audit clean secret \
 	secrets-check
 
-$(BIN)/.installed: requirements-dev.txt
+# A venv of another Python (the template's runtime changed) has no bin/python3.X: it is made again from scratch.
+$(BIN)/python$(PYTHON_VERSION):
+	@[ -n "$(PYTHON)" ] || { echo "make: template.yaml's Lambda runtime needs Python $(PYTHON_VERSION): no working" \
+		"python$(PYTHON_VERSION) on PATH nor under pyenv ($(or $(PYENV_ROOT),no pyenv)/versions/$(PYTHON_VERSION).*)." \
+		"Install it (pyenv install $(PYTHON_VERSION), or your system's python$(PYTHON_VERSION) and" \
+		"python$(PYTHON_VERSION)-venv packages), or name one: make PYTHON=/path/to/python$(PYTHON_VERSION)" >&2; exit 1; }
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
+
+$(BIN)/.installed: requirements-dev.txt $(BIN)/python$(PYTHON_VERSION)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@

@@ -47,16 +47,6 @@ def test_handler_imports_from_the_built_artifact_with_only_the_layer_and_runtime
         assert found[name].startswith(str(layer)), f"{name} must come from the built layer, not {found[name]}"
 
 
-def test_the_python_version_is_stated_once_and_matches_this_interpreter() -> None:
-    runtime_name = TPL["Globals"]["Function"]["Runtime"]
-    layer = TPL["Resources"]["SharedLayer"]
-    assert layer["Metadata"]["BuildMethod"] == runtime_name
-    assert layer["Properties"]["CompatibleRuntimes"] == [runtime_name]
-    for fn in template.functions(TPL).values():
-        assert "Runtime" not in TPL["Resources"][fn.logical_id]["Properties"], "runtime belongs in Globals"
-    assert runtime_name == f"python{sys.version_info.major}.{sys.version_info.minor}"
-
-
 def test_landing_routes_are_public_and_every_other_route_is_authorized() -> None:
     for route in template.routes(TPL):
         # The landing path only: no public catch-all shares a function with an authorized route's path.

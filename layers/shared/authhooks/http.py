@@ -13,7 +13,7 @@ from collections.abc import Collection, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -252,10 +252,7 @@ def _decoded(response: requests.Response) -> VendorResponse:
         return VendorResponse(response.status_code, response.headers, None, json_ok=False)
 
 
-Client = TypeVar("Client", bound=VendorClient)
-
-
-def cached_client(cls: type[Client], *config: Hashable) -> Client:
+def cached_client[Client: VendorClient](cls: type[Client], *config: Hashable) -> Client:
     """The container's client of ``cls`` for these settings: one pooled session, rebuilt only when they change."""
     return _cached(cls, config)
 

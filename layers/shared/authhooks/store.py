@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
@@ -166,9 +166,6 @@ class Update:
     blocked_by: Item | None = None
 
 
-T = TypeVar("T")
-
-
 class TokenStore:
     """Records with an ``expires_at`` (epoch seconds) in the tokens table."""
 
@@ -267,8 +264,8 @@ class TokenStore:
         except (StoreUnavailable, ClientError) as exc:
             logger.warning("could not release a lease; it expires by itself", extra={"reason": str(exc)[:200]})
 
-    def single_flight(self, lock_pk: str, *, lease_seconds: int, wait_seconds: float, work: Callable[[], T],
-                      done: Callable[[], T | None], busy: Callable[[], ServiceError]) -> T:
+    def single_flight[T](self, lock_pk: str, *, lease_seconds: int, wait_seconds: float, work: Callable[[], T],
+                         done: Callable[[], T | None], busy: Callable[[], ServiceError]) -> T:
         """Run ``work`` under a lease, once at a time per ``lock_pk``; others poll ``done`` until it has a result.
 
         Polling backs off exponentially with jitter and stops after ``wait_seconds`` (or what the invocation
@@ -368,7 +365,7 @@ class _Condition:
         return request
 
 
-def retrying(work: Callable[[], T], *, seconds: float) -> T:
+def retrying[T](work: Callable[[], T], *, seconds: float) -> T:
     """``work`` again while the store is unavailable, for up to ``seconds`` (or what the invocation has left).
 
     For writes that must not be lost once a vendor said yes; the last StoreUnavailable is raised when time is up.
