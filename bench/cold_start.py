@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,10 +51,23 @@ print(json.dumps({"import_ms": (time.perf_counter() - started) * 1000}))
 
 
 def _run(code: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
-    # -I -S: no site-packages and no PYTHONPATH, so only what the probe puts on sys.path is importable.
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", code, *args], capture_output=True, text=True,
+    # -I -S: no site-packages and no PYTHONPATH, so only what the probe puts on sys.path is importable. -B: write no
+    # .pyc (-I ignores PYTHONDONTWRITEBYTECODE), as on Lambda, whose /opt and /var/task are read-only: every run
+    # compiles what the artifact does not ship compiled.
+    done = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", code, *args], capture_output=True, text=True,
                           env=env, timeout=120, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _unpacked(directories: tuple[Path, Path], target: Path) -> tuple[Path, Path]:
+    """Copies of the function's code and layer directories as their zips hold them (no __pycache__ of earlier
+    imports), the way Lambda unpacks them."""
+    copies = []
+    for index, directory in enumerate(directories):
+        copy = target / str(index) / directory.name
+        shutil.copytree(directory, copy, ignore=shutil.ignore_patterns("__pycache__"), symlinks=True)
+        copies.append(copy)
+    return copies[0], copies[1]
 
 
 def measure(backends: Backends, runs: int) -> dict[str, Any]:
@@ -66,7 +80,7 @@ def measure(backends: Backends, runs: int) -> dict[str, Any]:
         results["import boto3 (base)"] = {"import_ms": summarize(base).as_dict()}
         for logical_id, (method, path, route_key, params) in FIRST_CALL.items():
             fn = functions[logical_id]
-            code, layer = runtime.paths(fn, "build")
+            code, layer = _unpacked(runtime.paths(fn, "build"), Path(scratch) / logical_id)
             event = events.http_api_event(method, path, route_key=route_key, path_parameters=params, iam=True)
             probe = _PROBE.format(module=fn.module, name=logical_id, attribute=fn.attribute)
             env = {**base_env, **backends.function_env(logical_id), "POWERTOOLS_METRICS_NAMESPACE": "authhooks"}

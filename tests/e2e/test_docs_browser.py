@@ -90,7 +90,7 @@ def test_the_docs_page_renders_openapi_3_1_and_tries_requests_on_the_served_port
 
 
 def _try_out_start_session(page: Any, stack: Stack, sandbox: SandboxClient) -> None:
-    """PUT /loudvoice/sessions with the document's example body: the stack gets it, LoudVoice's sandbox is called."""
+    """PUT /loudvoice/sessions with the document's example body: the stack on the page's port answers it."""
     sandbox.clear_calls()
     operation = page.locator("#operations-LoudVoice-startAuthorSession")
     operation.locator(".opblock-summary-control").click()
@@ -106,4 +106,7 @@ def _try_out_start_session(page: Any, stack: Stack, sandbox: SandboxClient) -> N
     assert f"{stack.api_url}/loudvoice/sessions" in operation.locator(".request-url").inner_text()
     body = operation.locator(".live-responses-table .response .response-col_description").inner_text()
     assert "session_token" in body
-    assert sum(n for name, n in sandbox.calls().items() if name.startswith("loudvoice.")) >= 1, sandbox.calls()
+    # This stack's function did the work: it called LoudVoice's sandbox, or (the example author's session already
+    # started by an earlier test of the shared stack) read it from this stack's table, through its AWS proxy.
+    calls = sandbox.calls()
+    assert any(name.startswith(("loudvoice.", "dynamodb.")) and n for name, n in calls.items()), calls
