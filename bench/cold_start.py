@@ -60,12 +60,12 @@ def _run(code: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
 
 
 def _unpacked(directories: tuple[Path, Path], target: Path) -> tuple[Path, Path]:
-    """Copies of the function's code and layer directories as their zips hold them (no __pycache__ of earlier
-    imports), the way Lambda unpacks them."""
+    """Copies of the function's code and layer directories, the way Lambda unpacks their zips (with the .pyc files
+    `make build` compiled; nothing here writes others, see _run)."""
     copies = []
     for index, directory in enumerate(directories):
         copy = target / str(index) / directory.name
-        shutil.copytree(directory, copy, ignore=shutil.ignore_patterns("__pycache__"), symlinks=True)
+        shutil.copytree(directory, copy, symlinks=True)
         copies.append(copy)
     return copies[0], copies[1]
 

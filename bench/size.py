@@ -1,4 +1,4 @@
-"""Size of what `sam build` produced: the layer and each function, unzipped and zipped."""
+"""Size of what `make build` produced (sam build, then compiled): the layer and each function, unzipped and zipped."""
 
 from __future__ import annotations
 
@@ -18,8 +18,6 @@ def _sizes(directory: Path) -> dict[str, Any]:
         for root, _, files in os.walk(directory):
             for name in sorted(files):
                 path = Path(root) / name
-                if "__pycache__" in path.parts:
-                    continue
                 unzipped += path.stat().st_size
                 archive.write(path, path.relative_to(directory))
     return {"unzipped_bytes": unzipped, "zipped_bytes": len(buffer.getvalue())}

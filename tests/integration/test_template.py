@@ -106,3 +106,23 @@ def test_each_function_role_reaches_only_the_table_and_its_own_secret(translated
         assert own, f"{logical_id} names no secret"
         reached = sorted(re.findall(r'"Ref": "(\w+Secret)"', resources))
         assert reached == own, "a function reads the secrets its environment names and no other"
+
+
+@pytest.mark.parametrize("directory", ["SharedLayer", *sorted(template.functions(TPL))])
+def test_every_built_module_ships_compiled_for_the_runtime(directory: str) -> None:
+    """`make build` compiles the artifact: on Lambda's read-only /opt and /var/task a module without a usable .pyc is
+    compiled again on every cold start (README "Runtime and packaging")."""
+    import importlib.util
+
+    root = runtime.BUILD_DIR / directory
+    sources = sorted(root.rglob("*.py"))
+    assert sources, f"nothing built under {root}: run `make build`"
+    stale = []
+    for source in sources:
+        compiled = Path(importlib.util.cache_from_source(str(source)))
+        data = compiled.read_bytes() if compiled.exists() else b""
+        # PEP 552: magic of this Python, flags 0b01 (hash-based, source not checked), the source's hash.
+        if (data[:4], int.from_bytes(data[4:8], "little"), data[8:16]) != (
+                importlib.util.MAGIC_NUMBER, 0b01, importlib.util.source_hash(source.read_bytes())):
+            stale.append(str(source.relative_to(root)))
+    assert stale == [], f"{len(stale)} of {len(sources)} modules lack a matching unchecked-hash .pyc: {stale[:5]}"
