@@ -7,9 +7,12 @@ the item key or secret it named. The template test compares this record with eac
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from botocore import handlers
@@ -77,3 +80,42 @@ def install() -> None:
         entry = (event, _record)
         if entry not in handlers.BUILTIN_HANDLERS:
             handlers.BUILTIN_HANDLERS.append(entry)
+
+
+# `make test` runs the suite on parallel workers (pytest-xdist), then the ``after_suite`` judges in a second pytest
+# run. The folder this variable names receives each process's record when its session ends (the calls and the
+# tests that ran), so that the judges read the whole run's record, not one worker's share of it.
+RECORD_DIR = "AUTHHOOKS_CALL_RECORD_DIR"
+
+
+def record_dir() -> Path | None:
+    folder = os.environ.get(RECORD_DIR)
+    return Path(folder) if folder else None
+
+
+def save_record(ran: list[str]) -> None:
+    """This process's calls and the tests it ran, written whole (a reader never sees half a file)."""
+    folder = record_dir()
+    if folder is None:
+        return
+    with _lock:
+        record = {"calls": sorted((asdict(call) for call in calls), key=json.dumps), "ran": sorted(ran)}
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}.json"
+    partial = target.with_suffix(".partial")
+    partial.write_text(json.dumps(record))
+    partial.replace(target)
+
+
+def whole_run() -> tuple[set[Call], set[str]]:
+    """Every call of the run and the ids of the tests that made them: this process's, and every record left in
+    the record folder by the earlier processes of the same run."""
+    with _lock:
+        whole = set(calls)
+    ran: set[str] = set()
+    folder = record_dir()
+    for path in sorted(folder.glob("*.json")) if folder else []:
+        record = json.loads(path.read_text())
+        whole.update(Call(**entry) for entry in record["calls"])
+        ran.update(record["ran"])
+    return whole, ran

@@ -6,6 +6,7 @@ import json as jsonlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,14 +33,44 @@ ARTIFACT = runtime.artifact_kind()
 # Each function is a package (its handler path is dotted): all of them and the layer, from the chosen artifact.
 runtime.put_functions_on_path(ARTIFACT)
 
-# Short vendor timeouts so the timeout faults cost little wall time.
+# Short vendor and AWS client timeouts, one retry per AWS request (botocore's backoff before each retry is what
+# a throttle costs) and a short store-retry window, so that faults cost little wall time.
 TEST_OVERRIDES = {"VendorReadTimeout": "1", "VendorConnectTimeout": "1", "LiveVoxLoginWaitSeconds": "4",
-                  "LiveVoxLeaseSeconds": "2"}
+                  "LiveVoxLeaseSeconds": "2", "StoreConnectTimeout": "0.5", "StoreReadTimeout": "0.5",
+                  "StoreRetries": "1", "SecretsConnectTimeout": "0.5", "SecretsReadTimeout": "0.5",
+                  "SecretsRetries": "1", "BazaarvoiceStoreRetrySeconds": "2"}
+# Requests botocore makes for one DynamoDB call that keeps failing: the first attempt and its retries.
+STORE_ATTEMPTS = 1 + int(TEST_OVERRIDES["StoreRetries"])
+# A timeout fault holds a request just past the longest AWS read timeout above: the client gives up first.
+AWS_TIMEOUT_HOLD_SECONDS = max(float(TEST_OVERRIDES["StoreReadTimeout"]), float(TEST_OVERRIDES["SecretsReadTimeout"])) + 0.5
+
+
+# What each directory's tests need, as markers (pyproject.toml describes them): `make check` runs what needs no
+# stack, browser or container (-m "not stack and not browser and not containers"); `make test` runs everything.
+DIRECTORY_MARKERS = {
+    "unit": ("unit",),
+    "sandbox": ("sandbox",),
+    "integration": ("integration",),
+    "e2e": ("e2e", "stack"),
+    "containers": ("containers", "stack"),
+}
+_TESTS = Path(__file__).parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``after_suite`` judge what the whole session recorded: run them last."""
+    """Markers by directory; tests marked ``after_suite`` judge what the whole session recorded: run them last."""
+    for item in items:
+        directory = Path(item.path).relative_to(_TESTS).parts[0]
+        for name in DIRECTORY_MARKERS.get(directory, ()):
+            item.add_marker(name)
     items.sort(key=lambda item: item.get_closest_marker("after_suite") is not None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Leave this process's AWS call record for the ``after_suite`` judges (`make test` runs them after the rest)."""
+    if not hasattr(session.config, "workerinput") and session.config.pluginmanager.hasplugin("dsession"):
+        return  # xdist's controlling process: its workers ran the tests and leave their own records
+    aws_calls.save_record([item.nodeid for item in session.items if item.get_closest_marker("after_suite") is None])
 
 
 @pytest.fixture(scope="session")

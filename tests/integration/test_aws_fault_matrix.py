@@ -26,10 +26,10 @@ from authhooks import settings
 from local import template
 from local.audit import tally
 from local.sandbox.client import SandboxClient
-from tests.conftest import Api, AwsBackend, Reply
+from tests.conftest import AWS_TIMEOUT_HOLD_SECONDS, Api, AwsBackend, Reply
 
 PERSISTENT = 50  # more requests than any client's retries make
-TIMEOUT_HOLD_SECONDS = 4.0  # past the store's (2 s) and the secrets client's (3 s) read timeouts
+TIMEOUT_HOLD_SECONDS = AWS_TIMEOUT_HOLD_SECONDS  # just past the functions' AWS read timeouts (TEST_OVERRIDES)
 MODES = ("throttle", "error_500", "reset", "timeout")
 PROMISED = {"dynamodb": "store_unavailable", "secretsmanager": "credentials_unavailable"}
 JSON = {"Accept": "application/json"}

@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from local import template
+
+pytestmark = pytest.mark.stack  # `python -m bench` in a subprocess, with a stack of its own
 
 
 def test_bench_quick_run_writes_every_section(tmp_path: Path) -> None:

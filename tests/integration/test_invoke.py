@@ -18,6 +18,8 @@ from local import events as routing
 from local import placeholders, sam, template
 from local.stack import Stack
 
+pytestmark = pytest.mark.stack  # `python -m local.invoke` subprocesses against stacks of its own
+
 EVENT = template.ROOT / "events" / "livevox_login_account.json"
 
 

@@ -126,13 +126,15 @@ def test_caller_tokens_are_registered_as_secrets_at_once() -> None:
     assert secret not in redactor.scrub(f"token {secret}")
 
 
-@pytest.mark.parametrize("token", [TOKEN, TOKEN.upper(), str(uuid.uuid1())])
+# Ids by kind, not by value: parallel workers must collect the same tests (the values are new in each process).
+@pytest.mark.parametrize("token", [TOKEN, TOKEN.upper(), str(uuid.uuid1())], ids=["uuid4", "upper-case", "uuid1"])
 def test_path_tokens_must_be_uuids(token: str) -> None:
     author_sessions.check_token(token)
     assert redactor.scrub(token) == "***"
 
 
-@pytest.mark.parametrize("token", ["x", "../../admin", TOKEN + "0", TOKEN.replace("-", "")])
+@pytest.mark.parametrize("token", ["x", "../../admin", TOKEN + "0", TOKEN.replace("-", "")],
+                         ids=["x", "traversal", "one-digit-too-many", "no-hyphens"])
 def test_other_path_tokens_are_refused(token: str) -> None:
     with pytest.raises(InvalidRequest) as refused:
         author_sessions.check_token(token)

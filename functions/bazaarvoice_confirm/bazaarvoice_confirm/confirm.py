@@ -22,8 +22,6 @@ MAX_TOKEN_LENGTH = 512
 MAX_RETURN_URL_LENGTH = 2048
 # Longer return URLs are ignored (never honoured); past this one the field is refused (a link is at most ~10 KB).
 MAX_RETURN_FIELD_LENGTH = 8192
-# How long the writes after Bazaarvoice's yes are retried while the store is down (within the time left).
-STORE_RETRY_SECONDS = 5
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # What may appear in a return URL: printable ASCII without space, backslash, quotes or angle brackets.
 _URL_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&()*+,;=%")
@@ -101,7 +99,7 @@ def confirm(authtoken: str) -> Confirmation:
         return settled
     common = settings.common()
     # Held over the vendor call and the writes after it; a holder that dies frees it after this.
-    lease = int(common.connect_timeout + common.read_timeout + STORE_RETRY_SECONDS) + 1
+    lease = int(common.connect_timeout + common.read_timeout + settings.bazaarvoice().store_retry_seconds) + 1
     return token_store().single_flight(records.pending_key(authtoken), lease_seconds=lease, wait_seconds=lease,
                                        work=lambda: _exchange(authtoken), done=lambda: _settled(authtoken),
                                        busy=_still_in_progress)
@@ -140,7 +138,7 @@ def _exchange(authtoken: str) -> Confirmation:
         logger.info("user token carries no user id; storing the confirmation only")
     try:
         retrying(lambda: records.save(authtoken, user_id, user.user_token, now, expires_at),
-                 seconds=STORE_RETRY_SECONDS)
+                 seconds=settings.bazaarvoice().store_retry_seconds)
     except StoreUnavailable:
         # Bazaarvoice did confirm: the shopper sees success and the caller still gets the token; the operator is told.
         logger.error("Bazaarvoice confirmed a shopper but the user token could not be stored",

@@ -42,6 +42,29 @@ class Common:
 
 
 @dataclass(frozen=True)
+class Aws:
+    """How long the functions' own AWS clients wait, and how often they try (botocore's standard retries)."""
+
+    store_connect_timeout: float
+    store_read_timeout: float
+    store_retries: int
+    secrets_connect_timeout: float
+    secrets_read_timeout: float
+    secrets_retries: int
+
+    @classmethod
+    def from_env(cls) -> Aws:
+        return cls(
+            store_connect_timeout=float(_env("STORE_CONNECT_TIMEOUT")),
+            store_read_timeout=float(_env("STORE_READ_TIMEOUT")),
+            store_retries=int(_env("STORE_RETRIES")),
+            secrets_connect_timeout=float(_env("SECRETS_CONNECT_TIMEOUT")),
+            secrets_read_timeout=float(_env("SECRETS_READ_TIMEOUT")),
+            secrets_retries=int(_env("SECRETS_RETRIES")),
+        )
+
+
+@dataclass(frozen=True)
 class Bazaarvoice:
     secret_name: str
     api_url: str
@@ -49,6 +72,7 @@ class Bazaarvoice:
     params_in: str
     token_ttl_days: int
     refused_token_minutes: int
+    store_retry_seconds: float  # how long the records are tried after Bazaarvoice's yes
     confirm_mode: str
     allowed_return_urls: tuple[str, ...]
     site_name: str
@@ -67,6 +91,7 @@ class Bazaarvoice:
             params_in=_env("BAZAARVOICE_PARAMS_IN"),
             token_ttl_days=int(_env("BAZAARVOICE_TOKEN_TTL_DAYS")),
             refused_token_minutes=int(_env("BAZAARVOICE_REFUSED_TOKEN_MINUTES")),
+            store_retry_seconds=float(_env("BAZAARVOICE_STORE_RETRY_SECONDS")),
             confirm_mode=_env("BAZAARVOICE_CONFIRM_MODE"),
             allowed_return_urls=_csv(_env("BAZAARVOICE_ALLOWED_RETURN_URLS")),
             site_name=_env("SITE_NAME"),
@@ -130,6 +155,7 @@ class LiveVox:
 
 # Each read once per container (tests call reset() between cases).
 common = cache(Common.from_env)
+aws = cache(Aws.from_env)
 bazaarvoice = cache(Bazaarvoice.from_env)
 loudvoice = cache(LoudVoice.from_env)
 livevox = cache(LiveVox.from_env)
@@ -141,8 +167,11 @@ def _secrets_provider() -> Any:
 
     # Short timeouts and botocore's standard retries: a Secrets Manager that never answers must not hold the
     # function past its timeout (the default read timeout is 60 s).
-    return SecretsProvider(boto_config=Config(connect_timeout=2, read_timeout=3,
-                                              retries={"mode": "standard", "max_attempts": 2}))
+    limits = aws()
+    return SecretsProvider(boto_config=Config(connect_timeout=limits.secrets_connect_timeout,
+                                              read_timeout=limits.secrets_read_timeout,
+                                              retries={"mode": "standard",
+                                                       "max_attempts": limits.secrets_retries}))
 
 
 _provider: list[Any] = []
@@ -195,7 +224,7 @@ _registered: dict[str, dict[str, Any]] = {}
 
 def reset() -> None:
     """Forget cached settings and secrets (tests change the environment between cases)."""
-    for cached in (common, bazaarvoice, loudvoice, livevox):
+    for cached in (common, aws, bazaarvoice, loudvoice, livevox):
         cached.cache_clear()
     if _provider:
         _provider[0].clear_cache()

@@ -41,8 +41,11 @@ def _dynamodb_client() -> Any:
     import boto3
     from botocore.config import Config
 
-    config = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 3},
-                    tcp_keepalive=True)
+    from authhooks import settings
+
+    limits = settings.aws()
+    config = Config(connect_timeout=limits.store_connect_timeout, read_timeout=limits.store_read_timeout,
+                    retries={"mode": "standard", "max_attempts": limits.store_retries}, tcp_keepalive=True)
     return boto3.client("dynamodb", config=config)
 
 

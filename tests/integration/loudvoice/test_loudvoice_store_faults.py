@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from local.sandbox.client import SandboxClient
-from tests.conftest import Api, AwsBackend
+from tests.conftest import AWS_TIMEOUT_HOLD_SECONDS, Api, AwsBackend
 from tests.integration.loudvoice.calls import JOHN, session_path, start
 
 EVERY_ATTEMPT = 10  # more than botocore's attempts for one request
@@ -87,7 +87,7 @@ def test_delete(operation: str, mode: str, api_faults: Api, aws_server: AwsBacke
 
 def test_a_store_that_does_not_answer_is_503_within_the_budget(api_faults: Api, aws_server: AwsBackend,
                                                                sandbox_client: SandboxClient) -> None:
-    sandbox_client.fault("dynamodb", "GetItem", "timeout", count=EVERY_ATTEMPT, seconds=3)
+    sandbox_client.fault("dynamodb", "GetItem", "timeout", count=EVERY_ATTEMPT, seconds=AWS_TIMEOUT_HOLD_SECONDS)
     _unavailable(start(api_faults, JOHN))
     assert aws_server.items() == []
 
