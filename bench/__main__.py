@@ -39,8 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny counts: only checks that the code still works")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
-    counts = {"cold_runs": 2, "warm_calls": 20, "saved_requests": 40, "latency_ms": 5} if args.quick else \
-        {"cold_runs": 15, "warm_calls": 2000, "saved_requests": 1000, "latency_ms": 150}
+    counts = (
+        {"cold_runs": 2, "warm_calls": 20, "saved_requests": 40, "latency_ms": 5}
+        if args.quick
+        else {"cold_runs": 15, "warm_calls": 2000, "saved_requests": 1000, "latency_ms": 150}
+    )
 
     started = time.time()
     results: dict[str, Any] = {"machine": machine(), "counts": counts, "quick": args.quick}

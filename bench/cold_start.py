@@ -17,12 +17,24 @@ from local import events, runtime, template
 _UUID = "0b7c2a1e-4f3d-4c2b-9a8e-1d2c3b4a5f60"
 # The first invocation of each function: a store read that misses (the same work on every run).
 FIRST_CALL = {
-    "BazaarvoiceConfirmFunction": ("GET", "/bazaarvoice/users/bench-user", "GET /bazaarvoice/users/{bv_user_id}",
-                                   {"bv_user_id": "bench-user"}),
-    "LoudVoiceSessionFunction": ("GET", f"/loudvoice/sessions/{_UUID}", "GET /loudvoice/sessions/{session_token}",
-                                 {"session_token": _UUID}),
-    "LiveVoxLoginFunction": ("GET", "/livevox/sessions/bench-session", "GET /livevox/sessions/{session_id}",
-                             {"session_id": "bench-session"}),
+    "BazaarvoiceConfirmFunction": (
+        "GET",
+        "/bazaarvoice/users/bench-user",
+        "GET /bazaarvoice/users/{bv_user_id}",
+        {"bv_user_id": "bench-user"},
+    ),
+    "LoudVoiceSessionFunction": (
+        "GET",
+        f"/loudvoice/sessions/{_UUID}",
+        "GET /loudvoice/sessions/{session_token}",
+        {"session_token": _UUID},
+    ),
+    "LiveVoxLoginFunction": (
+        "GET",
+        "/livevox/sessions/bench-session",
+        "GET /livevox/sessions/{session_id}",
+        {"session_id": "bench-session"},
+    ),
 }
 
 _PROBE = """
@@ -54,8 +66,14 @@ def _run(code: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
     # -I -S: no site-packages and no PYTHONPATH, so only what the probe puts on sys.path is importable. -B: write no
     # .pyc (-I ignores PYTHONDONTWRITEBYTECODE), as on Lambda, whose /opt and /var/task are read-only: every run
     # compiles what the artifact does not ship compiled.
-    done = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", code, *args], capture_output=True, text=True,
-                          env=env, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

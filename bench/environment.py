@@ -20,8 +20,12 @@ class Backends:
 
     def function_env(self, logical_id: str, overrides: dict[str, str] | None = None) -> dict[str, str]:
         env = config.function_environments(self.sandbox_url, overrides)[logical_id]
-        return {**env, **config.FAKE_AWS_ENV, "AWS_ENDPOINT_URL_DYNAMODB": self.moto_url,
-                "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.moto_url}
+        return {
+            **env,
+            **config.FAKE_AWS_ENV,
+            "AWS_ENDPOINT_URL_DYNAMODB": self.moto_url,
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.moto_url,
+        }
 
 
 @contextmanager

@@ -35,8 +35,11 @@ def _run(requests_count: int, send: Callable[[int], int]) -> dict[str, Any]:
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         list(pool.map(one, range(requests_count)))
-    return {"wall_s": round(time.perf_counter() - started, 3), "latency_ms": summarize(latencies).as_dict(),
-            "statuses": {str(k): v for k, v in sorted(statuses.items())}}
+    return {
+        "wall_s": round(time.perf_counter() - started, 3),
+        "latency_ms": summarize(latencies).as_dict(),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+    }
 
 
 def _livevox_body(index: int) -> dict[str, Any]:
@@ -55,19 +58,37 @@ def _storm(session: requests.Session, controls: SandboxClient, api_url: str, req
 
     def through_us(i: int) -> int:
         body = _wrong_password("storm-user", i)
-        return session.post(f"{api_url}/livevox/sessions", json={
-            "client_name": body["clientName"], "user_name": body["userName"], "password": body["password"]},
-            timeout=60).status_code
+        return session.post(
+            f"{api_url}/livevox/sessions",
+            json={"client_name": body["clientName"], "user_name": body["userName"], "password": body["password"]},
+            timeout=60,
+        ).status_code
 
     ours = _run(requests_count, through_us)
     made = controls.calls().get("livevox.login", 0)
-    every_time = _run(requests_count, lambda i: session.post(
-        f"{controls.url}/livevox/session/login", json=_wrong_password("storm-direct-user", i),
-        headers={"LV-Access": livevox.ACCESS_TOKEN}, timeout=60).status_code)
-    locked = {"through_authhooks": controls.livevox_user("storm-user")["locked"],
-              "vendor_every_time": controls.livevox_user("storm-direct-user")["locked"]}
-    return {"vendor_calls": made, "floor": limit, "through_authhooks": ours, "vendor_every_time": every_time,
-            "speedup": round(every_time["wall_s"] / ours["wall_s"], 2), "user_locked": locked}
+    every_time = _run(
+        requests_count,
+        lambda i: (
+            session.post(
+                f"{controls.url}/livevox/session/login",
+                json=_wrong_password("storm-direct-user", i),
+                headers={"LV-Access": livevox.ACCESS_TOKEN},
+                timeout=60,
+            ).status_code
+        ),
+    )
+    locked = {
+        "through_authhooks": controls.livevox_user("storm-user")["locked"],
+        "vendor_every_time": controls.livevox_user("storm-direct-user")["locked"],
+    }
+    return {
+        "vendor_calls": made,
+        "floor": limit,
+        "through_authhooks": ours,
+        "vendor_every_time": every_time,
+        "speedup": round(every_time["wall_s"] / ours["wall_s"], 2),
+        "user_locked": locked,
+    }
 
 
 def _loudvoice_body(index: int) -> dict[str, Any]:
@@ -88,8 +109,12 @@ def bazaarvoice_repeats(stack: Stack, session: requests.Session, latency_ms: int
     tokens = [controls.mint_bazaarvoice_token()["bv_authtoken"] for _ in range(DOUBLE_SUBMITS)]
 
     def post(token: str) -> int:
-        return session.post(f"{stack.api_url}/bazaarvoice/confirm", json={"bv_authtoken": token},
-                            headers={"Accept": "application/json"}, timeout=60).status_code
+        return session.post(
+            f"{stack.api_url}/bazaarvoice/confirm",
+            json={"bv_authtoken": token},
+            headers={"Accept": "application/json"},
+            timeout=60,
+        ).status_code
 
     controls.clear_calls()
     doubles = _run(2 * DOUBLE_SUBMITS, lambda i: post(tokens[i // 2]))  # each token's two POSTs side by side
@@ -119,18 +144,31 @@ def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]
 
         cases = {
             "LiveVox (10 accounts)": (
-                "livevox.login", 10,
+                "livevox.login",
+                10,
                 lambda i: session.post(f"{stack.api_url}/livevox/sessions", json=_livevox_body(i), timeout=60),
-                lambda i: session.post(f"{sandbox}/livevox/session/login", json={
-                    "clientName": livevox.CLIENT_NAME, "userName": f"bench-user-{i % 10}", "password": livevox.PASSWORD,
-                    "agent": False}, headers={"LV-Access": livevox.ACCESS_TOKEN}, timeout=60),
+                lambda i: session.post(
+                    f"{sandbox}/livevox/session/login",
+                    json={
+                        "clientName": livevox.CLIENT_NAME,
+                        "userName": f"bench-user-{i % 10}",
+                        "password": livevox.PASSWORD,
+                        "agent": False,
+                    },
+                    headers={"LV-Access": livevox.ACCESS_TOKEN},
+                    timeout=60,
+                ),
             ),
             "LoudVoice (50 authors)": (
-                "loudvoice.session_start", 50,
+                "loudvoice.session_start",
+                50,
                 lambda i: session.put(f"{stack.api_url}/loudvoice/sessions", json=_loudvoice_body(i), timeout=60),
-                lambda i: session.put(f"{sandbox}/loudvoice/loudvoice/authors/sessions.json", json={
-                    "request": {"author_session": {"author": _loudvoice_body(i)["author"]}}},
-                    auth=LOUDVOICE_AUTH, timeout=60),
+                lambda i: session.put(
+                    f"{sandbox}/loudvoice/loudvoice/authors/sessions.json",
+                    json={"request": {"author_session": {"author": _loudvoice_body(i)["author"]}}},
+                    auth=LOUDVOICE_AUTH,
+                    timeout=60,
+                ),
             ),
         }
         # Start every worker process first (Lambda keeps warm containers); cold starts are measured elsewhere.

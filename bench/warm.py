@@ -40,7 +40,10 @@ class Caller:
 
     def __call__(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         routed = events.routed_event(
-            self.routes, method, path, body=json.dumps(body) if body is not None else None,
+            self.routes,
+            method,
+            path,
+            body=json.dumps(body) if body is not None else None,
             headers={"content-type": "application/json", "accept": "application/json"},
         )
         assert routed, f"no route for {method} {path}"

@@ -91,25 +91,40 @@ def banner(stack: Stack, settings: overrides.Settings | None = None) -> str:
     issuers = sorted({check.config.issuer for check in stack.api.authorizers.values()})
     # JWT mode: the server routes below need a bearer token (the sandbox's test issuer mints one).
     bearer = ' -H "Authorization: Bearer $TOKEN"' if issuers else ""
-    jwt_lines = ["  # JWT mode: a bearer token from the sandbox's test issuer (JwtIssuer must name it)",
-                 f"  TOKEN=$(curl -s -X POST {sandbox}/_sandbox/issuer/tokens | python3 -c "
-                 "'import json, sys; print(json.load(sys.stdin)[\"token\"])')"] if issuers else []
+    jwt_lines = (
+        [
+            "  # JWT mode: a bearer token from the sandbox's test issuer (JwtIssuer must name it)",
+            f"  TOKEN=$(curl -s -X POST {sandbox}/_sandbox/issuer/tokens | python3 -c "
+            "'import json, sys; print(json.load(sys.stdin)[\"token\"])')",
+        ]
+        if issuers
+        else []
+    )
     subdomain = stack.environments["LoudVoiceSessionFunction"]["LOUDVOICE_SUBDOMAIN"]
     demo = config.DEMO_SECRETS["LiveVoxSecret"]["accounts"]["demo"]
     author = {"author": {"author_reference": "USER-1", "name": "John Doe", "email": "john@example.com"}}
     credentials = [
         ("Bazaarvoice", "PassKey", bazaarvoice.PASSKEY),
         ("Bazaarvoice", "auth tokens", f"POST {sandbox}/_sandbox/bazaarvoice/tokens (single-use)"),
-        ("LoudVoice", "subdomain / public key / private key",
-         f"{subdomain} / {loudvoice.PUBLIC_KEY} / {loudvoice.PRIVATE_KEY}"),
-        ("LoudVoice", "identity and author tokens",
-         f"UUIDs the sandbox issued (POST {sandbox}/_sandbox/loudvoice/identities)"),
+        (
+            "LoudVoice",
+            "subdomain / public key / private key",
+            f"{subdomain} / {loudvoice.PUBLIC_KEY} / {loudvoice.PRIVATE_KEY}",
+        ),
+        (
+            "LoudVoice",
+            "identity and author tokens",
+            f"UUIDs the sandbox issued (POST {sandbox}/_sandbox/loudvoice/identities)",
+        ),
         ("LiveVox", "LV-Access token", livevox.ACCESS_TOKEN),
         ("LiveVox", "client code", livevox.CLIENT_NAME),
         ("LiveVox", "users", f"any user name, password {livevox.PASSWORD} ('expired…' names: password expired)"),
         ("LiveVox", "SSO id token", f"{livevox.SSO_TOKEN_PREFIX}<user name>"),
-        ("LiveVox", "named account", f"demo -> client {demo['client_name']}, user {demo['user_name']}, "
-                                      f"password {demo['password']}"),
+        (
+            "LiveVox",
+            "named account",
+            f"demo -> client {demo['client_name']}, user {demo['user_name']}, password {demo['password']}",
+        ),
     ]
     settings = settings or overrides.Settings()
     sandboxed = settings.sandboxed()
@@ -117,8 +132,11 @@ def banner(stack: Stack, settings: overrides.Settings | None = None) -> str:
         f"authhooks local stack ({stack.artifact} artifact)",
         "",
         f"  API          {api}   routed from template.yaml; "
-        + (f"server routes take a bearer JWT from {', '.join(issuers)}" if issuers
-           else "IAM routes accept unsigned requests"),
+        + (
+            f"server routes take a bearer JWT from {', '.join(issuers)}"
+            if issuers
+            else "IAM routes accept unsigned requests"
+        ),
         f"  DynamoDB     {dynamodb}   moto: table {config.TABLE_NAME}, secrets {config.STACK_NAME}/<vendor>",
         f"  Sandboxes    {sandbox}   /bazaarvoice /loudvoice /livevox; controls under /_sandbox",
         "",
@@ -126,8 +144,11 @@ def banner(stack: Stack, settings: overrides.Settings | None = None) -> str:
         *(f"  {vendor:<12} {where}" for vendor, where in settings.vendors().items()),
         "",
         "Sandbox demo credentials",
-        *(f"  {vendor:<12} {what:<37} {value}" for vendor, what, value in credentials
-          if vendor in sandboxed and overrides.VENDORS[vendor][0] not in settings.secrets),
+        *(
+            f"  {vendor:<12} {what:<37} {value}"
+            for vendor, what, value in credentials
+            if vendor in sandboxed and overrides.VENDORS[vendor][0] not in settings.secrets
+        ),
         "",
         "Try it",
         "  # Bazaarvoice: mint a single-use token, then open the landing page with it in a browser",
@@ -148,8 +169,9 @@ def banner(stack: Stack, settings: overrides.Settings | None = None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.splitlines()[0])
-    parser.add_argument("--serve", action="store_true",
-                        help="run the stack in this process (what the foreground process starts)")
+    parser.add_argument(
+        "--serve", action="store_true", help="run the stack in this process (what the foreground process starts)"
+    )
     args = parser.parse_args(argv)
     return serve() if args.serve else supervise()
 

@@ -33,10 +33,20 @@ INTEGRATION_FAILURE = (500, b'{"message":"Internal Server Error"}')
 OPENAPI = template.ROOT / "openapi.yaml"
 # /docs: Swagger UI 5 (renders OpenAPI 3.1) from the pinned swagger-ui-py package, every asset served here (no CDN).
 DOCS_PAGES = Path(__file__).resolve().parent / "docs"
-_DOCS_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-               ".css": "text/css; charset=utf-8", ".png": "image/png"}
-_SWAGGER_UI_ASSETS = ("swagger-ui.css", "index.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
-                      "favicon-32x32.png", "favicon-16x16.png")
+_DOCS_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+}
+_SWAGGER_UI_ASSETS = (
+    "swagger-ui.css",
+    "index.css",
+    "swagger-ui-bundle.js",
+    "swagger-ui-standalone-preset.js",
+    "favicon-32x32.png",
+    "favicon-16x16.png",
+)
 # Connection-level headers are the gateway's business, never the function's.
 _HOP_BY_HOP = {"connection", "content-length", "date", "keep-alive", "server", "transfer-encoding"}
 _FORWARDED = ("x-forwarded-for", "x-forwarded-port", "x-forwarded-proto")
@@ -53,8 +63,16 @@ class GatewayError(Exception):
 
     def problem(self, request_id: str) -> bytes:
         """The RFC 9457 body every JSON route answers errors with (docs/api.md, "Errors")."""
-        return json.dumps({"type": "about:blank", "title": self.title, "status": self.status, "code": self.code,
-                           "detail": self.detail, "request_id": request_id}).encode("utf-8")
+        return json.dumps(
+            {
+                "type": "about:blank",
+                "title": self.title,
+                "status": self.status,
+                "code": self.code,
+                "detail": self.detail,
+                "request_id": request_id,
+            }
+        ).encode("utf-8")
 
 
 class IntegrationFailure(Exception):
@@ -83,8 +101,9 @@ def _response(status: int, headers: Sequence[tuple[str, str]], body: bytes, requ
 class _Gateway:
     """Request in, the function's answer (or the gateway's own) out."""
 
-    def __init__(self, routes: Sequence[template.Route], invoke: Invoke, openapi: Path,
-                 authorizers: Mapping[str, JwtCheck]) -> None:
+    def __init__(
+        self, routes: Sequence[template.Route], invoke: Invoke, openapi: Path, authorizers: Mapping[str, JwtCheck]
+    ) -> None:
         self.routes = list(routes)
         self.invoke = invoke
         self.openapi = openapi
@@ -96,8 +115,13 @@ class _Gateway:
         raw_path, _, raw_query = (request.environ.get("RAW_URI") or request.full_path).partition("?")
         response, route_key = self._answer(request, raw_path, raw_query, request_id)
         # The route, never the path: paths carry session tokens and ids (API Gateway's access log has routeKey too).
-        _LOG.info("%s -> %s (%.0f ms) %s", route_key if route_key != "-" else f"{request.method} (no route)",
-                  response.status_code, (time.monotonic() - started) * 1000, request_id)
+        _LOG.info(
+            "%s -> %s (%.0f ms) %s",
+            route_key if route_key != "-" else f"{request.method} (no route)",
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+            request_id,
+        )
         return response
 
     def _answer(self, request: Request, raw_path: str, raw_query: str, request_id: str) -> tuple[Response, str]:
@@ -118,12 +142,22 @@ class _Gateway:
             except Unauthorized as refusal:
                 route_key = events.route_key(chosen.method, chosen.path)
                 _LOG.info("%s refused by the JWT authorizer: %s", route_key, refusal.description)
-                return _response(401, [("Content-Type", "application/json"),
-                                       ("www-authenticate", refusal.challenge())], UNAUTHORIZED_BODY,
-                                 request_id), route_key
+                return _response(
+                    401,
+                    [("Content-Type", "application/json"), ("www-authenticate", refusal.challenge())],
+                    UNAUTHORIZED_BODY,
+                    request_id,
+                ), route_key
         routed = events.routed_event(
-            self.routes, method, raw_path, raw_query=raw_query, headers=headers, jwt=jwt,
-            body=body or None, source_ip=request.remote_addr or "127.0.0.1", request_id=request_id,
+            self.routes,
+            method,
+            raw_path,
+            raw_query=raw_query,
+            headers=headers,
+            jwt=jwt,
+            body=body or None,
+            source_ip=request.remote_addr or "127.0.0.1",
+            request_id=request_id,
         )
         if routed is None:
             return _problem(_not_found(f"no route for {method} {raw_path}"), request_id), "-"
@@ -137,16 +171,25 @@ class _Gateway:
                 raise IntegrationFailure(f"the result is over Lambda's {MAX_INVOKE_BYTES} byte response limit")
             status, headers, raw = events.http_response(result)
         except (IntegrationFailure, runtime.FunctionTimeout) as failure:
-            _LOG.error("%s failed on %s (request %s): %s", route.function, route_key, request_id,
-                       failure if isinstance(failure, IntegrationFailure) else "timed out, its worker was stopped")
+            _LOG.error(
+                "%s failed on %s (request %s): %s",
+                route.function,
+                route_key,
+                request_id,
+                failure if isinstance(failure, IntegrationFailure) else "timed out, its worker was stopped",
+            )
             status, body = INTEGRATION_FAILURE
             return _response(status, [("Content-Type", "application/json")], body, request_id), route_key
         except Exception:
             # API Gateway answers 500 (or 503) with {"message": ...} when the function fails; locally a 502
             # problem tells a gateway-side failure (crash, timeout, bad result) from the function's own 500.
             _LOG.exception("%s failed on %s (request %s)", route.function, route_key, request_id)
-            error = GatewayError(502, "internal_error", "Bad gateway",
-                                 f"{route.function} failed or did not answer; see the local stack's log")
+            error = GatewayError(
+                502,
+                "internal_error",
+                "Bad gateway",
+                f"{route.function} failed or did not answer; see the local stack's log",
+            )
             return _problem(error, request_id), route_key
         return _response(status, headers, raw, request_id), route_key
 
@@ -196,16 +239,25 @@ class HttpApi:
     routes take a bearer JWT, checked here; otherwise SigV4, which is not checked locally).
     """
 
-    def __init__(self, invoke: Invoke, routes: Sequence[template.Route] | None = None, *,
-                 host: str = "127.0.0.1", port: int = 0, openapi: Path = OPENAPI,
-                 parameters: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        invoke: Invoke,
+        routes: Sequence[template.Route] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        openapi: Path = OPENAPI,
+        parameters: Mapping[str, str] | None = None,
+    ) -> None:
         self.routes = list(template.routes(template.cached()) if routes is None else routes)
-        self.authorizers = {logical_id: JwtCheck(config)
-                            for logical_id, config in template.jwt_authorizers(dict(parameters or {})).items()}
+        self.authorizers = {
+            logical_id: JwtCheck(config)
+            for logical_id, config in template.jwt_authorizers(dict(parameters or {})).items()
+        }
         gateway = _Gateway(self.routes, invoke, openapi, self.authorizers)
-        self._http = serving.HttpServer(gateway, host=host, port=port,
-                                        name="authhooks-local-apigateway", max_body=MAX_BODY_BYTES,
-                                        refuse=_refusal)
+        self._http = serving.HttpServer(
+            gateway, host=host, port=port, name="authhooks-local-apigateway", max_body=MAX_BODY_BYTES, refuse=_refusal
+        )
 
     @property
     def url(self) -> str:
@@ -217,11 +269,15 @@ class HttpApi:
         iam = [r for r in self.routes if not r.public and r not in jwt]
         if jwt:
             issuers = ", ".join(sorted({check.config.issuer for check in self.authorizers.values()}))
-            _LOG.info("JWT-authorized routes (%d of %d) take a bearer token from %s", len(jwt), len(self.routes),
-                      issuers)
+            _LOG.info(
+                "JWT-authorized routes (%d of %d) take a bearer token from %s", len(jwt), len(self.routes), issuers
+            )
         if iam:
-            _LOG.warning("IAM-authorized routes (%d of %d) accept unsigned requests locally: no SigV4 check",
-                         len(iam), len(self.routes))
+            _LOG.warning(
+                "IAM-authorized routes (%d of %d) accept unsigned requests locally: no SigV4 check",
+                len(iam),
+                len(self.routes),
+            )
         self._http.start()
         return self
 

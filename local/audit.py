@@ -62,18 +62,26 @@ def table(figures: dict[str, Counter[str]], routes: list[str], minutes: float, o
     canaries = {name: sum(figures[f"canaries.{name}"].values()) for name in ("values", "log_lines", "answers", "items")}
     fewest = min((cases[route] for route in routes), default=0)
     rows = [
-        ("cases generated (schemathesis)",
-         f"{sum(cases.values())} over {len(covered)} operations (at least {fewest} each), "
-         f"plus {sum(figures['fuzz.scenario_steps'].values())} steps in stateful scenarios"),
+        (
+            "cases generated (schemathesis)",
+            f"{sum(cases.values())} over {len(covered)} operations (at least {fewest} each), "
+            f"plus {sum(figures['fuzz.scenario_steps'].values())} steps in stateful scenarios",
+        ),
         ("server errors found", f"{sum(figures['server_errors'].values())} (fuzzing and hostile requests)"),
         ("faults tried / survived", f"{tried} / {survived} (every vendor operation x every fault mode)"),
-        ("AWS faults tried / survived", f"{aws_tried} / {aws_survived} (every DynamoDB and Secrets Manager operation "
-                                        "of every route x every fault mode: the promised 503, nothing partial, "
-                                        "nothing the vendor confirmed lost)"),
+        (
+            "AWS faults tried / survived",
+            f"{aws_tried} / {aws_survived} (every DynamoDB and Secrets Manager operation "
+            "of every route x every fault mode: the promised 503, nothing partial, "
+            "nothing the vendor confirmed lost)",
+        ),
         ("hostile requests answered cleanly", f"{clean} / {hostile} (a 4xx problem or page; nothing split)"),
-        ("canaries leaked", f"{sum(figures['canaries.leaked'].values())} ({canaries['values']} secrets searched in "
-                            f"{canaries['log_lines']} log lines, {canaries['answers']} answers, "
-                            f"{canaries['items']} table items)"),
+        (
+            "canaries leaked",
+            f"{sum(figures['canaries.leaked'].values())} ({canaries['values']} secrets searched in "
+            f"{canaries['log_lines']} log lines, {canaries['answers']} answers, "
+            f"{canaries['items']} table items)",
+        ),
         ("routes covered", f"{len(covered)} / {len(routes)} template routes (every operation of openapi.yaml)"),
         ("tests", f"{outcome} in {minutes:.1f} min"),
     ]

@@ -16,8 +16,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "functions" / "bazaarvoice_co
 SOURCES = (PACKAGE / "landing.py",)
 LOCALES = PACKAGE / "locales"
 DOMAIN = "landing"
-HEADER = ("Project-Id-Version: authhooks landing\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n"
-          "Content-Transfer-Encoding: 8bit\nLanguage: {language}\n")
+HEADER = (
+    "Project-Id-Version: authhooks landing\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n"
+    "Content-Transfer-Encoding: 8bit\nLanguage: {language}\n"
+)
 
 
 @dataclass
@@ -33,8 +35,14 @@ def extract(sources: tuple[Path, ...] = SOURCES) -> list[str]:
     found: dict[str, tuple[int, int]] = {}
     for index, source in enumerate(sources):
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_"
-                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "_"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 message = node.args[0].value
                 found[message] = min(found.get(message, (index, node.lineno)), (index, node.lineno))
     return sorted(found, key=found.__getitem__)
@@ -129,7 +137,7 @@ def write_pot(messages: list[str], path: Path) -> None:
     lines = ['msgid ""', 'msgstr ""', _quoted(HEADER.format(language="")), ""]
     for message in messages:
         flags = "#, python-brace-format\n" if "{" in message else ""
-        lines.append(f"{flags}msgid {_quoted(message)}\nmsgstr \"\"\n")
+        lines.append(f'{flags}msgid {_quoted(message)}\nmsgstr ""\n')
     path.write_text("\n".join(lines), encoding="utf-8")
 
 

@@ -34,8 +34,9 @@ def main() -> int:
         try:
             if args.proto != "tcp":
                 raise OSError(f"this proxy serves tcp only, not {args.proto}")
-            relay = Relay(args.host_ip, (args.container_ip, args.container_port), port=args.host_port,
-                          wait_seconds=WAIT_SECONDS)
+            relay = Relay(
+                args.host_ip, (args.container_ip, args.container_port), port=args.host_port, wait_seconds=WAIT_SECONDS
+            )
         except OSError as exc:
             status.write(f"1\n{exc}")
             return 1

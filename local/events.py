@@ -17,9 +17,7 @@ ACCOUNT_ID = "123456789012"
 DOMAIN = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
 
 # Bodies of these types reach the function as text; anything else is base64 (as API Gateway does).
-_TEXT_TYPES = re.compile(
-    r"^(text/.*|application/(json|.*\+json|x-www-form-urlencoded|xml|.*\+xml|javascript|yaml))$"
-)
+_TEXT_TYPES = re.compile(r"^(text/.*|application/(json|.*\+json|x-www-form-urlencoded|xml|.*\+xml|javascript|yaml))$")
 
 
 def _is_text(content_type: str, body: bytes) -> bool:
@@ -94,11 +92,17 @@ def http_api_event(
         context["authorizer"] = {"jwt": dict(jwt)}
     elif iam:
         # Locally IAM routes accept unsigned requests; this is the shape a SigV4-signed call produces.
-        context["authorizer"] = {"iam": {
-            "accessKey": "LOCALACCESSKEY", "accountId": ACCOUNT_ID, "callerId": "LOCALCALLER",
-            "cognitoIdentity": None, "principalOrgId": None,
-            "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/local", "userId": "LOCALCALLER",
-        }}
+        context["authorizer"] = {
+            "iam": {
+                "accessKey": "LOCALACCESSKEY",
+                "accountId": ACCOUNT_ID,
+                "callerId": "LOCALCALLER",
+                "cognitoIdentity": None,
+                "principalOrgId": None,
+                "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/local",
+                "userId": "LOCALCALLER",
+            }
+        }
 
     event: dict[str, Any] = {
         "version": "2.0",
@@ -129,8 +133,9 @@ def route_key(method: str, path: str) -> str:
     return f"{method} {path}"
 
 
-def routed_event(routes: Iterable[Any], method: str, raw_path: str, *, jwt: Mapping[str, Any] | None = None,
-                 **event_fields: Any) -> tuple[Any, dict] | None:
+def routed_event(
+    routes: Iterable[Any], method: str, raw_path: str, *, jwt: Mapping[str, Any] | None = None, **event_fields: Any
+) -> tuple[Any, dict] | None:
     """The route API Gateway would pick and the event it would send for it (None: no route matches).
 
     ``jwt``: what the route's JWT authorizer passed (its claims and scopes); without it an authorized route's
@@ -139,9 +144,15 @@ def routed_event(routes: Iterable[Any], method: str, raw_path: str, *, jwt: Mapp
     if match is None:
         return None
     route, params = match
-    event = http_api_event(method, delivered_path(raw_path), route_key=route_key(route.method, route.path),
-                           path_parameters=params, iam=not route.public and jwt is None,
-                           jwt=None if route.public else jwt, **event_fields)
+    event = http_api_event(
+        method,
+        delivered_path(raw_path),
+        route_key=route_key(route.method, route.path),
+        path_parameters=params,
+        iam=not route.public and jwt is None,
+        jwt=None if route.public else jwt,
+        **event_fields,
+    )
     return route, event
 
 

@@ -33,8 +33,10 @@ _QEMU = {"x86_64": "qemu-x86_64", "arm64": "qemu-aarch64"}
 _MACHINE = {"x86_64": "x86_64", "arm64": "aarch64"}
 # The Debian suite whose python3 is each Lambda Python version.
 _SUITES = {"3.11": "bookworm", "3.12": None, "3.13": "trixie"}
-_WHEEL_PLATFORMS = {"x86_64": ["manylinux2014_x86_64", "manylinux_2_28_x86_64"],
-                    "arm64": ["manylinux2014_aarch64", "manylinux_2_28_aarch64"]}
+_WHEEL_PLATFORMS = {
+    "x86_64": ["manylinux2014_x86_64", "manylinux_2_28_x86_64"],
+    "arm64": ["manylinux2014_aarch64", "manylinux_2_28_aarch64"],
+}
 AWSLAMBDARIC = "awslambdaric==4.2.2"
 _LABEL = "authhooks.inputs"
 _FORMAT = 3  # bump when the way an image is made changes
@@ -90,8 +92,14 @@ def bootstrap() -> str:
 
 def inputs_hash(architecture: str) -> str:
     """What an image is made of; an image labelled with the same hash needs no rebuild."""
-    inputs = {"format": _FORMAT, "suite": _suite(), "arch": _DEBIAN_ARCH[architecture], "python": python_version(),
-              "packages": runtime_packages(), "bootstrap": bootstrap()}
+    inputs = {
+        "format": _FORMAT,
+        "suite": _suite(),
+        "arch": _DEBIAN_ARCH[architecture],
+        "python": python_version(),
+        "packages": runtime_packages(),
+        "bootstrap": bootstrap(),
+    }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -150,13 +158,27 @@ def _install_runtime(root: Path, architecture: str) -> None:
     """The runtime's wheels into /var/runtime (pip on this machine, for the target platform), and the bootstrap."""
     runtime = root / "var" / "runtime"
     platforms = [arg for p in _WHEEL_PLATFORMS[architecture] for arg in ("--platform", p)]
-    _run(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-         "--target", str(runtime), "--only-binary=:all:", *platforms, "--python-version", python_version(),
-         "--implementation", "cp", *runtime_packages())
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--target",
+        str(runtime),
+        "--only-binary=:all:",
+        *platforms,
+        "--python-version",
+        python_version(),
+        "--implementation",
+        "cp",
+        *runtime_packages(),
+    )
     # Compiled once here (same Python minor version, so the same bytecode): a cold start, under qemu above all,
     # would otherwise compile botocore every time, the image's files being read-only to the function.
-    _run(sys.executable, "-m", "compileall", "-q", "-j", "0", "-d", "/var/runtime", str(runtime),
-         capture_output=True)
+    _run(sys.executable, "-m", "compileall", "-q", "-j", "0", "-d", "/var/runtime", str(runtime), capture_output=True)
     (runtime / "bootstrap").write_text(bootstrap(), encoding="utf-8")
     (runtime / "bootstrap").chmod(0o755)
     (root / "var" / "task").mkdir(parents=True, exist_ok=True)
@@ -178,9 +200,19 @@ def dockerfile(inputs: str) -> str:
 
 def image_inputs(name: str) -> str | None:
     """``<inputs label> <architecture>`` of a local image, or None when there is no such image."""
-    found = subprocess.run(["docker", "image", "inspect", "--format",  # noqa: S603, S607 - docker from PATH
-                            f'{{{{index .Config.Labels "{_LABEL}"}}}} {{{{.Architecture}}}}', name],
-                           capture_output=True, text=True, check=False)
+    found = subprocess.run(  # noqa: S603 - docker from PATH
+        [  # noqa: S607
+            "docker",
+            "image",
+            "inspect",
+            "--format",
+            f'{{{{index .Config.Labels "{_LABEL}"}}}} {{{{.Architecture}}}}',
+            name,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return found.stdout.strip() if found.returncode == 0 else None
 
 
@@ -206,8 +238,18 @@ def build(architecture: str, force: bool = False) -> str:
         shutil.rmtree(staging)
         (context / "Dockerfile").write_text(dockerfile(wanted), encoding="utf-8")
         # FROM scratch names no image, and --pull=false says it anyway: nothing may ask a registry.
-        _run("docker", "build", "--pull=false", "--quiet", "--platform", f"linux/{_DEBIAN_ARCH[architecture]}",
-             "--tag", name, str(context), capture_output=True)
+        _run(
+            "docker",
+            "build",
+            "--pull=false",
+            "--quiet",
+            "--platform",
+            f"linux/{_DEBIAN_ARCH[architecture]}",
+            "--tag",
+            name,
+            str(context),
+            capture_output=True,
+        )
     check(architecture)
     return name
 
@@ -230,6 +272,7 @@ def _daemon_with_missing_proxy() -> int | None:
 
 def docker_daemon(wait_seconds: float = 60) -> None:
     """Make sure a Docker daemon answers: else start Debian's ``dockerd`` (root; no iptables, so no route out)."""
+
     def answers() -> bool:
         return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0  # noqa: S607
 
@@ -252,8 +295,13 @@ def docker_daemon(wait_seconds: float = 60) -> None:
     print(f"starting {' '.join(command)} (log: {log})", file=sys.stderr)
     with log.open("ab") as out:
         # Its own session: it outlives this command (make test, make images) like a service would.
-        subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,  # noqa: S603
-                         start_new_session=True)
+        subprocess.Popen(  # noqa: S603
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + wait_seconds
     while not answers():
         if time.monotonic() > deadline:
@@ -264,13 +312,30 @@ def docker_daemon(wait_seconds: float = 60) -> None:
 def check(architecture: str) -> None:
     """Run the image once: its Python is the right machine and imports the runtime interface client and boto3."""
     probe = "import platform, awslambdaric, boto3; print(platform.machine(), boto3.__version__)"
-    done = _run("docker", "run", "--rm", "--pull", "never", "--platform", f"linux/{_DEBIAN_ARCH[architecture]}",
-                "--network", "none", "--entrypoint", f"/usr/bin/python{python_version()}", "-e",
-                "PYTHONPATH=/var/runtime", image_name(architecture), "-c", probe, capture_output=True)
+    done = _run(
+        "docker",
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        "--platform",
+        f"linux/{_DEBIAN_ARCH[architecture]}",
+        "--network",
+        "none",
+        "--entrypoint",
+        f"/usr/bin/python{python_version()}",
+        "-e",
+        "PYTHONPATH=/var/runtime",
+        image_name(architecture),
+        "-c",
+        probe,
+        capture_output=True,
+    )
     machine = done.stdout.split()[0] if done.stdout.split() else ""
     if machine != _MACHINE[architecture]:
-        raise SystemExit(f"{image_name(architecture)} runs as {machine!r}, not {_MACHINE[architecture]}: "
-                         f"{done.stdout}{done.stderr}")
+        raise SystemExit(
+            f"{image_name(architecture)} runs as {machine!r}, not {_MACHINE[architecture]}: {done.stdout}{done.stderr}"
+        )
     print(f"{image_name(architecture)}: {done.stdout.strip()}", file=sys.stderr)
 
 

@@ -57,8 +57,10 @@ def backends(ports: config.Ports, secrets: dict[str, dict] | None = None) -> Ite
             client = boto3.client("secretsmanager", endpoint_url=dynamodb, region_name=config.REGION)
             for logical_id, value in secrets.items():
                 client.put_secret_value(SecretId=config.secret_name(logical_id), SecretString=json.dumps(value))
-            print(f"local.invoke: the dev stack's {', '.join(secrets)} now hold the secrets file's values",
-                  file=sys.stderr)
+            print(
+                f"local.invoke: the dev stack's {', '.join(secrets)} now hold the secrets file's values",
+                file=sys.stderr,
+            )
         yield sandbox_url, aws_endpoints(dynamodb)
         return
 
@@ -67,22 +69,35 @@ def backends(ports: config.Ports, secrets: dict[str, dict] | None = None) -> Ite
     from local.sandbox.server import SandboxServer
 
     with mock_aws(), SandboxServer(host="127.0.0.1", port=0) as sandbox:
-        print(f"local.invoke: no dev stack on ports {ports.dynamodb}/{ports.sandbox}; using moto in process and "
-              f"sandboxes on {sandbox.url}", file=sys.stderr)
+        print(
+            f"local.invoke: no dev stack on ports {ports.dynamodb}/{ports.sandbox}; using moto in process and "
+            f"sandboxes on {sandbox.url}",
+            file=sys.stderr,
+        )
         create_table(boto3.client("dynamodb", region_name=config.REGION))
-        seed_secrets(boto3.client("secretsmanager", region_name=config.REGION),
-                     {**config.DEMO_SECRETS, **(secrets or {})})
+        seed_secrets(
+            boto3.client("secretsmanager", region_name=config.REGION), {**config.DEMO_SECRETS, **(secrets or {})}
+        )
         yield sandbox.url, {}
 
 
 def lambda_error(exc: BaseException, request_id: str) -> dict[str, Any]:
     """The error document Lambda returns for an unhandled exception."""
-    return {"errorMessage": str(exc), "errorType": type(exc).__name__, "requestId": request_id,
-            "stackTrace": traceback.format_tb(exc.__traceback__)}
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_tb(exc.__traceback__),
+    }
 
 
-def invoke(fn: template.Function, event: dict[str, Any], artifact: str | None = None,
-           settings: overrides.Settings | None = None, source: Path = Path("event")) -> tuple[bool, Any]:
+def invoke(
+    fn: template.Function,
+    event: dict[str, Any],
+    artifact: str | None = None,
+    settings: overrides.Settings | None = None,
+    source: Path = Path("event"),
+) -> tuple[bool, Any]:
     """Run ``fn`` once on ``event`` (read from ``source``): (True, result) or (False, Lambda's error document).
 
     Raises ``placeholders.Unfillable`` when the event holds a placeholder this stack cannot fill.
@@ -101,14 +116,17 @@ def invoke(fn: template.Function, event: dict[str, Any], artifact: str | None = 
         def run(logical_id: str, prepared: dict[str, Any], given: runtime.LambdaContext | None = None) -> Any:
             os.environ.update({**environments[logical_id], **endpoints})
             handler = runtime.load_handler(functions[logical_id], artifact)
-            return handler(prepared, given or runtime.LambdaContext(function_name=logical_id,
-                                                                    timeout_seconds=function_timeout(logical_id)))
+            return handler(
+                prepared,
+                given or runtime.LambdaContext(function_name=logical_id, timeout_seconds=function_timeout(logical_id)),
+            )
 
         try:
             if placeholders.names(event):
                 event, filled = placeholders.Filler(run, sandbox_url, settings.sandboxed()).fill(event, source)
-                print(f"local.invoke: filled {', '.join(f'<{name}>' for name in filled)} from this stack",
-                      file=sys.stderr)
+                print(
+                    f"local.invoke: filled {', '.join(f'<{name}>' for name in filled)} from this stack", file=sys.stderr
+                )
             return True, run(fn.logical_id, event, context)
         except placeholders.Unfillable:
             raise

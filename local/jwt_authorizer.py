@@ -90,8 +90,13 @@ class JwtCheck:
             raise Unauthorized("the token has no kid")
         key = self._key(kid)
         try:
-            claims = jwt.decode(token, key, algorithms=[algorithm], leeway=0,
-                                options={"verify_aud": False, "verify_iss": False, "require": ["exp"]})
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                leeway=0,
+                options={"verify_aud": False, "verify_iss": False, "require": ["exp"]},
+            )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the token has expired") from None
         except jwt.ImmatureSignatureError:

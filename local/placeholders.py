@@ -34,21 +34,31 @@ class Placeholder:
 
 PLACEHOLDERS = {
     "bv_authtoken": Placeholder(
-        "a single-use Bazaarvoice auth token, what a confirmation email's link carries", "Bazaarvoice",
+        "a single-use Bazaarvoice auth token, what a confirmation email's link carries",
+        "Bazaarvoice",
         "with make dev running, `curl -s -X POST http://127.0.0.1:3100/_sandbox/bazaarvoice/tokens` mints one "
-        "(its bv_authtoken); from a real Bazaarvoice, the bv_authtoken of a confirmation email's link"),
+        "(its bv_authtoken); from a real Bazaarvoice, the bv_authtoken of a confirmation email's link",
+    ),
     "bv_user_id": Placeholder(
-        "the Bazaarvoice user id of a stored confirmation", "Bazaarvoice",
+        "the Bazaarvoice user id of a stored confirmation",
+        "Bazaarvoice",
         "confirm a token first (README, the Bazaarvoice walk-through) and take bv_user_id from the answer",
-        ("BazaarvoiceConfirmFunction", "bazaarvoice_confirm_post.json", "bv_user_id")),
+        ("BazaarvoiceConfirmFunction", "bazaarvoice_confirm_post.json", "bv_user_id"),
+    ),
     "loudvoice_session_token": Placeholder(
-        "a LoudVoice author session token the table holds", "LoudVoice",
+        "a LoudVoice author session token the table holds",
+        "LoudVoice",
         "`make invoke FN=LoudVoiceSessionFunction EVENT=events/loudvoice_start_session.json` and take "
-        "session_token from the body", ("LoudVoiceSessionFunction", "loudvoice_start_session.json", "session_token")),
+        "session_token from the body",
+        ("LoudVoiceSessionFunction", "loudvoice_start_session.json", "session_token"),
+    ),
     "livevox_session_id": Placeholder(
-        "a LiveVox session id the table holds", "LiveVox",
+        "a LiveVox session id the table holds",
+        "LiveVox",
         "`make invoke FN=LiveVoxLoginFunction EVENT=events/livevox_login_account.json` and take session_id "
-        "from the body", ("LiveVoxLoginFunction", "livevox_login_account.json", "session_id")),
+        "from the body",
+        ("LiveVoxLoginFunction", "livevox_login_account.json", "session_id"),
+    ),
 }
 
 
@@ -91,8 +101,10 @@ class Filler:
         found = names(event)
         unknown = [name for name in found if name not in PLACEHOLDERS]
         if unknown:
-            raise Unfillable(f"{_shown(source)} holds <{unknown[0]}>, which is not a placeholder this stack can fill "
-                             f"(known: {', '.join(f'<{n}>' for n in PLACEHOLDERS)}): put a value in its place")
+            raise Unfillable(
+                f"{_shown(source)} holds <{unknown[0]}>, which is not a placeholder this stack can fill "
+                f"(known: {', '.join(f'<{n}>' for n in PLACEHOLDERS)}): put a value in its place"
+            )
         values = {name: self.value(name, source) for name in found}
         return _with_content_length(replaced(event, values)), found
 
@@ -102,7 +114,8 @@ class Filler:
             raise Unfillable(
                 f"{_shown(source)} holds the placeholder <{name}>, {placeholder.means}. {placeholder.vendor} is not "
                 f"the sandbox here (a parameter override points it elsewhere), so it cannot be made for you: copy "
-                f"the file and put a value in place of <{name}>; {placeholder.by_hand}.")
+                f"the file and put a value in place of <{name}>; {placeholder.by_hand}."
+            )
         if placeholder.started_by is None:
             return self._minted_token()
         function, starter, field = placeholder.started_by
@@ -118,7 +131,8 @@ class Filler:
             raise Unfillable(
                 f"{_shown(source)} holds the placeholder <{name}>, {placeholder.means}; starting one with "
                 f"events/{starter} ({function}) answered {status}, not a {field}: {str(result)[:300]}. "
-                f"By hand: {placeholder.by_hand}.") from None
+                f"By hand: {placeholder.by_hand}."
+            ) from None
 
     def _minted_token(self) -> str:
         from local.sandbox.client import SandboxClient

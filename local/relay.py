@@ -24,8 +24,12 @@ _CHUNK = 65536
 
 def bridge_gateway(network: str = "bridge") -> str:
     """The host's address on a Docker network (what containers on it can connect to)."""
-    found = subprocess.run(["docker", "network", "inspect", network],  # noqa: S603, S607 - docker from PATH
-                           capture_output=True, text=True, check=True)
+    found = subprocess.run(  # noqa: S603 - docker from PATH
+        ["docker", "network", "inspect", network],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     described = json.loads(found.stdout)[0]
     for pool in described["IPAM"]["Config"]:
         if pool.get("Gateway"):

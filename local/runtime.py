@@ -131,8 +131,9 @@ class WorkerDied(Exception):
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(fn: template.Function, env: dict[str, str], artifact: str, timeout: float,
-                  log_file: str | None = None) -> None:
+def _start_worker(
+    fn: template.Function, env: dict[str, str], artifact: str, timeout: float, log_file: str | None = None
+) -> None:
     if log_file:
         # Everything the worker prints (the functions' log lines, tracebacks) goes to the file instead.
         descriptor = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -188,8 +189,9 @@ class _Worker:
     def __init__(self, spec: WorkerSpec) -> None:
         context = get_context("spawn")
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, spec), name=f"lambda-{spec.fn.logical_id}",
-                                       daemon=True)
+        self.process = context.Process(
+            target=_serve, args=(child, spec), name=f"lambda-{spec.fn.logical_id}", daemon=True
+        )
         self.process.start()
         child.close()
         self.ready = False
@@ -231,8 +233,16 @@ class FunctionPool:
     replaces a container.
     """
 
-    def __init__(self, fn: template.Function, env: dict[str, str], *, artifact: str | None = None,
-                 max_workers: int = 8, timeout: float = 15.0, log_file: str | None = None) -> None:
+    def __init__(
+        self,
+        fn: template.Function,
+        env: dict[str, str],
+        *,
+        artifact: str | None = None,
+        max_workers: int = 8,
+        timeout: float = 15.0,
+        log_file: str | None = None,
+    ) -> None:
         self.fn = fn
         self.timeout = timeout
         self._spec = WorkerSpec(fn, env, artifact or artifact_kind(), timeout, log_file)

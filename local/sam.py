@@ -71,14 +71,17 @@ def local_template(architecture: str | None = None, build_dir: Path = BUILD_DIR)
     return path
 
 
-def env_vars(sandbox_url: str, dynamodb_url: str, relays: Relays,
-             settings: overrides.Settings | None = None) -> dict[str, dict[str, str]]:
+def env_vars(
+    sandbox_url: str, dynamodb_url: str, relays: Relays, settings: overrides.Settings | None = None
+) -> dict[str, dict[str, str]]:
     """SAM's env-vars file: each function's local-stack environment, its service URLs reachable from a container."""
     settings = settings or overrides.Settings()
     environments = config.function_environments(sandbox_url, settings.stack_parameters())
     return {
-        logical_id: {name: relays.reachable(value) if _CALLED.fullmatch(name) else value
-                     for name, value in {**env, **aws_endpoints(dynamodb_url)}.items()}
+        logical_id: {
+            name: relays.reachable(value) if _CALLED.fullmatch(name) else value
+            for name, value in {**env, **aws_endpoints(dynamodb_url)}.items()
+        }
         for logical_id, env in environments.items()
     }
 
@@ -93,8 +96,11 @@ def invoke_image(architecture: str) -> list[str]:
 
 def sam_environment() -> dict[str, str]:
     """SAM CLI's own environment: the fake credentials it hands the containers, no telemetry, no real endpoints."""
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith("AWS_ENDPOINT_URL") and name != "AWS_PROFILE"}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("AWS_ENDPOINT_URL") and name != "AWS_PROFILE"
+    }
     return {**env, **config.FAKE_AWS_ENV, "SAM_CLI_TELEMETRY": "0"}
 
 
@@ -107,8 +113,16 @@ class Setup:
     architecture: str
 
     def common(self) -> list[str]:
-        return ["--template", str(self.template), "--env-vars", str(self.env_vars), "--skip-pull-image",
-                "--region", config.REGION, *invoke_image(self.architecture)]
+        return [
+            "--template",
+            str(self.template),
+            "--env-vars",
+            str(self.env_vars),
+            "--skip-pull-image",
+            "--region",
+            config.REGION,
+            *invoke_image(self.architecture),
+        ]
 
     def invoke_command(self, function: str, event: Path) -> list[str]:
         return [str(SAM), "local", "invoke", function, "--event", str(event), *self.common()]
@@ -117,21 +131,38 @@ class Setup:
         # Warm containers: one per function, reused like a warm Lambda (and SAM builds the layer image once).
         # --disable-authorizer: SAM CLI emulates Lambda authorizers only, and cannot resolve the routes'
         # `AuthorizerId: !If [UseJwt, ..., !Ref AWS::NoValue]` (its resolver fails on NoValue inside Fn::If).
-        return [str(SAM), "local", "start-api", "--host", host, "--port", str(port), "--warm-containers", "LAZY",
-                "--disable-authorizer", *self.common()]
+        return [
+            str(SAM),
+            "local",
+            "start-api",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--warm-containers",
+            "LAZY",
+            "--disable-authorizer",
+            *self.common(),
+        ]
 
 
 @contextmanager
-def prepared(sandbox_url: str, dynamodb_url: str, architecture: str | None = None,
-             settings: overrides.Settings | None = None, build_dir: Path = BUILD_DIR) -> Iterator[Setup]:
+def prepared(
+    sandbox_url: str,
+    dynamodb_url: str,
+    architecture: str | None = None,
+    settings: overrides.Settings | None = None,
+    build_dir: Path = BUILD_DIR,
+) -> Iterator[Setup]:
     """The template copy, and the env-vars file with relays up for as long as the block runs."""
     path = local_template(architecture, build_dir)
     arch = template_architecture(json.loads(path.read_text(encoding="utf-8")))
     images.enable_emulation(arch)
     with Relays(bridge_gateway()) as relays:
         variables = build_dir / f"env-vars-{arch}.json"
-        variables.write_text(json.dumps(env_vars(sandbox_url, dynamodb_url, relays, settings), indent=1),
-                             encoding="utf-8")
+        variables.write_text(
+            json.dumps(env_vars(sandbox_url, dynamodb_url, relays, settings), indent=1), encoding="utf-8"
+        )
         variables.chmod(0o600)  # it may hold no secret, but it says where they are
         yield Setup(path, variables, arch)
 
@@ -145,15 +176,25 @@ def filled_event(event: Path, sandbox_url: str, dynamodb_url: str, build_dir: Pa
     loaded = json.loads(event.read_text(encoding="utf-8"))
     if not placeholders.names(loaded):
         return event
-    env = {**os.environ, "AUTHHOOKS_SANDBOX_PORT": sandbox_url.rsplit(":", 1)[1],
-           "AUTHHOOKS_DYNAMODB_PORT": dynamodb_url.rsplit(":", 1)[1]}
+    env = {
+        **os.environ,
+        "AUTHHOOKS_SANDBOX_PORT": sandbox_url.rsplit(":", 1)[1],
+        "AUTHHOOKS_DYNAMODB_PORT": dynamodb_url.rsplit(":", 1)[1],
+    }
 
     def run(logical_id: str, prepared: dict[str, Any]) -> Any:
         starter = build_dir / f"event-start-{logical_id}.json"
         starter.write_text(json.dumps(prepared), encoding="utf-8")
         starter.chmod(0o600)
-        done = subprocess.run([sys.executable, "-m", "local.invoke", logical_id, str(starter)],  # noqa: S603
-                              cwd=template.ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "local.invoke", logical_id, str(starter)],
+            cwd=template.ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         return json.loads(done.stdout) if done.stdout.strip() else {"error": done.stderr[-500:]}
 
     settings = overrides.from_env()
@@ -176,15 +217,23 @@ def backends(settings: overrides.Settings) -> Iterator[tuple[str, str]]:
         yield sandbox, dynamodb
         return
     print("local.sam: no dev stack running; starting one on free ports for this command", file=sys.stderr)
-    with Stack(api_port=0, dynamodb_port=0, sandbox_port=0, parameter_overrides=settings.stack_parameters(),
-               secrets=settings.stack_secrets()) as stack:
+    with Stack(
+        api_port=0,
+        dynamodb_port=0,
+        sandbox_port=0,
+        parameter_overrides=settings.stack_parameters(),
+        secrets=settings.stack_secrets(),
+    ) as stack:
         yield stack.sandbox_url, stack.dynamodb_url
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.sam", description=__doc__.splitlines()[0])
-    parser.add_argument("--architecture", choices=images.ARCHITECTURES,
-                        help="run the functions as this architecture (default: the template's)")
+    parser.add_argument(
+        "--architecture",
+        choices=images.ARCHITECTURES,
+        help="run the functions as this architecture (default: the template's)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     invoke = commands.add_parser("invoke", help="sam local invoke LogicalId --event FILE")
     invoke.add_argument("function", metavar="LogicalId")
@@ -196,8 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = overrides.from_env()
     except overrides.OverridesError as exc:
         parser.error(str(exc))
-    with backends(settings) as (sandbox_url, dynamodb_url), \
-            prepared(sandbox_url, dynamodb_url, args.architecture, settings) as setup:
+    with (
+        backends(settings) as (sandbox_url, dynamodb_url),
+        prepared(sandbox_url, dynamodb_url, args.architecture, settings) as setup,
+    ):
         if args.command == "invoke":
             try:
                 command = setup.invoke_command(args.function, filled_event(args.event, sandbox_url, dynamodb_url))

@@ -72,8 +72,9 @@ class _Handler(WSGIRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The request line or headers could not be read (400, 414, 431, 501): the server's own refusal shape."""
         self.close_connection = True
-        self._write(self.server.refuse(code, _ERROR_CODES.get(code, "invalid_request"),
-                                       message or HTTPStatus(code).phrase))
+        self._write(
+            self.server.refuse(code, _ERROR_CODES.get(code, "invalid_request"), message or HTTPStatus(code).phrase)
+        )
 
     def handle_expect_100(self) -> bool:
         # Refuse an oversized body before the client sends it.
@@ -93,8 +94,14 @@ class _Handler(WSGIRequestHandler):
             return
         environ = self.make_environ()
         # The headers as sent, repeats and names with underscores kept (the WSGI environ merges or drops them).
-        environ.update({"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
-                        "wsgi.input_terminated": False, RAW_HEADERS: list(self.headers.items())})
+        environ.update(
+            {
+                "wsgi.input": io.BytesIO(body),
+                "CONTENT_LENGTH": str(len(body)),
+                "wsgi.input_terminated": False,
+                RAW_HEADERS: list(self.headers.items()),
+            }
+        )
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         try:
             response = self.server.app(Request(environ))
@@ -201,8 +208,16 @@ class _Server(ThreadedWSGIServer):
 class HttpServer:
     """`app` on a loopback port (`port=0` picks a free one), served by threads; binding fails with OSError."""
 
-    def __init__(self, app: App, *, host: str = "127.0.0.1", port: int = 0, name: str = "local-http",
-                 max_body: int = 1024 * 1024, refuse: Refusal = plain_refusal) -> None:
+    def __init__(
+        self,
+        app: App,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        name: str = "local-http",
+        max_body: int = 1024 * 1024,
+        refuse: Refusal = plain_refusal,
+    ) -> None:
         # Our own listening socket: werkzeug would print and exit on a taken port, and we choose the backlog.
         sock = socket.create_server((host, port), backlog=LISTEN_BACKLOG)
         try:
@@ -232,8 +247,9 @@ class HttpServer:
     def start(self) -> Self:
         """Serve in a daemon thread."""
         self._serving = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=self.name, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=self.name, daemon=True
+        )
         self._thread.start()
         return self
 

@@ -116,11 +116,19 @@ class Stack:
     function workers print.
     """
 
-    def __init__(self, api_port: int | None = None, dynamodb_port: int | None = None,
-                 sandbox_port: int | None = None, artifact: str | None = None,
-                 parameter_overrides: dict[str, str] | None = None, *, host: str = "127.0.0.1",
-                 secrets: dict[str, dict] | None = None, sandbox_credentials: Credentials | None = None,
-                 worker_log: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        api_port: int | None = None,
+        dynamodb_port: int | None = None,
+        sandbox_port: int | None = None,
+        artifact: str | None = None,
+        parameter_overrides: dict[str, str] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        secrets: dict[str, dict] | None = None,
+        sandbox_credentials: Credentials | None = None,
+        worker_log: str | os.PathLike[str] | None = None,
+    ) -> None:
         defaults = config.Ports.from_env()
         self.ports = config.Ports(
             api=defaults.api if api_port is None else api_port,
@@ -171,7 +179,9 @@ class Stack:
         import boto3
 
         return boto3.client(
-            service, endpoint_url=self.dynamodb_url, region_name=config.REGION,
+            service,
+            endpoint_url=self.dynamodb_url,
+            region_name=config.REGION,
             aws_access_key_id=config.FAKE_AWS_ENV["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=config.FAKE_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
             aws_session_token=config.FAKE_AWS_ENV["AWS_SESSION_TOKEN"],
@@ -194,12 +204,18 @@ class Stack:
         self._moto = MotoServer(self.host, self.ports.dynamodb)
         # Both ports are taken now, so a port in use fails the start at once; the API answers once warm.
         with self._binding("API", self.ports.api):
-            api = HttpApi(self.invoke, template.routes(template.cached()), host=self.host, port=self.ports.api,
-                          parameters=self.parameter_overrides)
+            api = HttpApi(
+                self.invoke,
+                template.routes(template.cached()),
+                host=self.host,
+                port=self.ports.api,
+                parameters=self.parameter_overrides,
+            )
         self.api = api
         with self._binding("sandbox", self.ports.sandbox):
-            self.sandbox = SandboxServer(host=self.host, port=self.ports.sandbox,
-                                         credentials=self.sandbox_credentials).start()
+            self.sandbox = SandboxServer(
+                host=self.host, port=self.ports.sandbox, credentials=self.sandbox_credentials
+            ).start()
         self._moto.wait_ready()
         create_table(self.client("dynamodb"))
         seed_secrets(self.client("secretsmanager"), self.secrets)
@@ -213,8 +229,14 @@ class Stack:
         with ThreadPoolExecutor(max_workers=len(self.pools)) as warmers:
             list(warmers.map(self._warm, self.pools))
         api.start()
-        _LOG.info("local stack up: API %s, DynamoDB %s (functions through %s), sandboxes %s (%s artifact)",
-                  self.api_url, self.dynamodb_url, self.aws_url, self.sandbox_url, self.artifact)
+        _LOG.info(
+            "local stack up: API %s, DynamoDB %s (functions through %s), sandboxes %s (%s artifact)",
+            self.api_url,
+            self.dynamodb_url,
+            self.aws_url,
+            self.sandbox_url,
+            self.artifact,
+        )
 
     @contextmanager
     def _binding(self, what: str, port: int) -> Iterator[None]:
@@ -224,17 +246,22 @@ class Stack:
             raise OSError(f"{what} port {port} on {self.host}: {os.strerror(exc.errno or 0)}") from exc
 
     def _new_pool(self, logical_id: str) -> runtime.FunctionPool:
-        return runtime.FunctionPool(self.functions[logical_id], self.environments[logical_id],
-                                    artifact=self.artifact, timeout=function_timeout(logical_id),
-                                    log_file=self.worker_log)
+        return runtime.FunctionPool(
+            self.functions[logical_id],
+            self.environments[logical_id],
+            artifact=self.artifact,
+            timeout=function_timeout(logical_id),
+            log_file=self.worker_log,
+        )
 
     def _warm(self, logical_id: str) -> None:
         try:
             self.pools[logical_id].warm()
         except Exception as exc:
             # Like a Lambda whose code does not import: the stack comes up, that function's routes answer 502.
-            _LOG.error("%s did not load (%s: %s); its routes will fail until it does", logical_id,
-                       type(exc).__name__, exc)
+            _LOG.error(
+                "%s did not load (%s: %s); its routes will fail until it does", logical_id, type(exc).__name__, exc
+            )
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         """Run ``event`` through the function's worker pool, as Lambda runs it in a container (a worker that

@@ -123,8 +123,9 @@ def routes(template: dict[str, Any] | None = None) -> list[Route]:
     return [route for fn in functions(template).values() for route in fn.routes]
 
 
-def condition_values(parameters: dict[str, str] | None = None, template: dict[str, Any] | None = None
-                     ) -> dict[str, bool]:
+def condition_values(
+    parameters: dict[str, str] | None = None, template: dict[str, Any] | None = None
+) -> dict[str, bool]:
     """Each Condition's truth for the parameters given (defaults for the rest), as CloudFormation decides it."""
     template = template or cached()
     values = {**parameter_defaults(template), **(parameters or {})}
@@ -132,7 +133,7 @@ def condition_values(parameters: dict[str, str] | None = None, template: dict[st
 
     def truth(node: Any) -> Any:
         if isinstance(node, dict) and len(node) == 1:
-            (name, arg), = node.items()
+            ((name, arg),) = node.items()
             if name == "Ref":
                 return values[arg]
             if name == "Condition":
@@ -151,8 +152,9 @@ def condition_values(parameters: dict[str, str] | None = None, template: dict[st
     return {name: bool(truth(body)) for name, body in conditions.items()}
 
 
-def jwt_authorizers(parameters: dict[str, str] | None = None, template: dict[str, Any] | None = None
-                    ) -> dict[str, JwtAuthorizer]:
+def jwt_authorizers(
+    parameters: dict[str, str] | None = None, template: dict[str, Any] | None = None
+) -> dict[str, JwtAuthorizer]:
     """The JWT authorizers CloudFormation would create for these parameters, issuer and audiences resolved."""
     template = template or cached()
     values = {**parameter_defaults(template), **(parameters or {})}

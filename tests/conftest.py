@@ -24,9 +24,13 @@ os.environ.update(config.FAKE_AWS_ENV)
 for _name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL") or n == "AWS_PROFILE"]:
     del os.environ[_name]
 # Powertools reads the namespace once, at import: the one the template gives the functions locally.
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", template.resolve(
-    template.cached()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"],
-    config.names("")))
+os.environ.setdefault(
+    "POWERTOOLS_METRICS_NAMESPACE",
+    template.resolve(
+        template.cached()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"],
+        config.names(""),
+    ),
+)
 make_dynamodb_atomic()  # in-process moto and the threaded moto server both serve from this process
 
 ARTIFACT = runtime.artifact_kind()
@@ -35,14 +39,25 @@ runtime.put_functions_on_path(ARTIFACT)
 
 # Short vendor and AWS client timeouts, one retry per AWS request (botocore's backoff before each retry is what
 # a throttle costs) and a short store-retry window, so that faults cost little wall time.
-TEST_OVERRIDES = {"VendorReadTimeout": "1", "VendorConnectTimeout": "1", "LiveVoxLoginWaitSeconds": "4",
-                  "LiveVoxLeaseSeconds": "2", "StoreConnectTimeout": "0.5", "StoreReadTimeout": "0.5",
-                  "StoreRetries": "1", "SecretsConnectTimeout": "0.5", "SecretsReadTimeout": "0.5",
-                  "SecretsRetries": "1", "BazaarvoiceStoreRetrySeconds": "2"}
+TEST_OVERRIDES = {
+    "VendorReadTimeout": "1",
+    "VendorConnectTimeout": "1",
+    "LiveVoxLoginWaitSeconds": "4",
+    "LiveVoxLeaseSeconds": "2",
+    "StoreConnectTimeout": "0.5",
+    "StoreReadTimeout": "0.5",
+    "StoreRetries": "1",
+    "SecretsConnectTimeout": "0.5",
+    "SecretsReadTimeout": "0.5",
+    "SecretsRetries": "1",
+    "BazaarvoiceStoreRetrySeconds": "2",
+}
 # Requests botocore makes for one DynamoDB call that keeps failing: the first attempt and its retries.
 STORE_ATTEMPTS = 1 + int(TEST_OVERRIDES["StoreRetries"])
 # A timeout fault holds a request just past the longest AWS read timeout above: the client gives up first.
-AWS_TIMEOUT_HOLD_SECONDS = max(float(TEST_OVERRIDES["StoreReadTimeout"]), float(TEST_OVERRIDES["SecretsReadTimeout"])) + 0.5
+AWS_TIMEOUT_HOLD_SECONDS = (
+    max(float(TEST_OVERRIDES["StoreReadTimeout"]), float(TEST_OVERRIDES["SecretsReadTimeout"])) + 0.5
+)
 
 
 # What each directory's tests need, as markers (pyproject.toml describes them): `make check` runs what needs no
@@ -168,8 +183,16 @@ class Api:
     def handler(self, logical_id: str) -> Any:
         return runtime.load_handler(self.functions[logical_id], ARTIFACT)
 
-    def request(self, method: str, path: str, *, json: Any = None, body: bytes | str | None = None,
-                headers: dict[str, str] | None = None, query: dict[str, str] | str | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        body: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | str | None = None,
+    ) -> Reply:
         from local import events
 
         headers = dict(headers or {})
@@ -262,8 +285,9 @@ def aws_proxy(sandbox: Any, moto_server: str) -> str:
 
 
 @pytest.fixture
-def api_faults(aws_server: AwsBackend, aws_proxy: str, sandbox_url: str,
-               monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+def api_faults(
+    aws_server: AwsBackend, aws_proxy: str, sandbox_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Api]:
     """Like ``api_server``, but the functions' boto3 goes through the AWS fault proxy: plan AWS faults with
     ``sandbox_client.fault("dynamodb", "PutItem", "throttle", count=4)`` (each botocore attempt is one request),
     then call a route. ``aws_server``'s clients still reach moto directly, to look at the table unfaulted."""

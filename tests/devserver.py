@@ -31,11 +31,23 @@ def start_make_dev(log: Path, **env: str) -> tuple[subprocess.Popen[bytes], str,
     """Start it with ``env`` added, in a session of its own (as a terminal's foreground job, so Ctrl-C reaches its
     whole process group); return the process, the API's URL and the sandboxes' URL once it printed its banner."""
     api, dynamodb, sandbox = free_ports(3)
-    full_env = {**os.environ, "AUTHHOOKS_API_PORT": str(api), "AUTHHOOKS_DYNAMODB_PORT": str(dynamodb),
-                "AUTHHOOKS_SANDBOX_PORT": str(sandbox), "PYTHONUNBUFFERED": "1", **env}
+    full_env = {
+        **os.environ,
+        "AUTHHOOKS_API_PORT": str(api),
+        "AUTHHOOKS_DYNAMODB_PORT": str(dynamodb),
+        "AUTHHOOKS_SANDBOX_PORT": str(sandbox),
+        "PYTHONUNBUFFERED": "1",
+        **env,
+    }
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "local"], cwd=template.ROOT, env=full_env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local"],
+            cwd=template.ROOT,
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + START_SECONDS
     try:
         while True:

@@ -56,17 +56,23 @@ SERVICES: dict[str, AwsService] = {
     service.name: service
     for service in (
         AwsService(
-            "dynamodb", "DynamoDB_20120810", "application/x-amz-json-1.0",
+            "dynamodb",
+            "DynamoDB_20120810",
+            "application/x-amz-json-1.0",
             # DynamoDB API reference, "Common errors" and each operation's errors: throttling is HTTP 400.
-            throttle=("com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-                      "The level of configured provisioned throughput for the table was exceeded. "
-                      "Consider increasing your provisioning level with the UpdateTable API."),
+            throttle=(
+                "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                "The level of configured provisioned throughput for the table was exceeded. "
+                "Consider increasing your provisioning level with the UpdateTable API.",
+            ),
             # DynamoDB API reference, InternalServerError: "An error occurred on the server side", HTTP 500.
             server_error=("com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error"),
             checksum=True,
         ),
         AwsService(
-            "secretsmanager", "secretsmanager", "application/x-amz-json-1.1",
+            "secretsmanager",
+            "secretsmanager",
+            "application/x-amz-json-1.1",
             # AWS common errors: ThrottlingException, "Rate exceeded", HTTP 400.
             throttle=("ThrottlingException", "Rate exceeded"),
             # Secrets Manager API reference: its 500 is InternalServiceError (botocore's model names no other).
@@ -112,17 +118,24 @@ def _error(service: AwsService, status: int, error_type: str, message: str) -> R
 class AwsProxy:
     """The proxy on a loopback port (`port=0` picks a free one), forwarding to moto's server at `upstream`."""
 
-    def __init__(self, upstream: str, calls: CallCounter, faults: FaultPlan, *, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+    def __init__(
+        self, upstream: str, calls: CallCounter, faults: FaultPlan, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         parts = urlsplit(upstream)
         self.upstream = upstream
         self.calls = calls
         self.faults = faults
-        self._pool = urllib3.HTTPConnectionPool(parts.hostname or "127.0.0.1", parts.port or 80, maxsize=32,
-                                                block=False, retries=False,
-                                                timeout=urllib3.Timeout(connect=5, read=60))
-        self._server = HttpServer(self.answer, host=host, port=port, name="authhooks-aws-proxy",
-                                  max_body=MAX_BODY_BYTES)
+        self._pool = urllib3.HTTPConnectionPool(
+            parts.hostname or "127.0.0.1",
+            parts.port or 80,
+            maxsize=32,
+            block=False,
+            retries=False,
+            timeout=urllib3.Timeout(connect=5, read=60),
+        )
+        self._server = HttpServer(
+            self.answer, host=host, port=port, name="authhooks-aws-proxy", max_body=MAX_BODY_BYTES
+        )
 
     @property
     def url(self) -> str:
@@ -144,8 +157,9 @@ class AwsProxy:
         headers = {name: value for name, value in request.headers.items() if name.lower() not in _HOP_BY_HOP}
         target = request.environ.get("RAW_URI") or request.full_path
         try:
-            answer = self._pool.urlopen(request.method, target, body=request.get_data(), headers=headers,
-                                        redirect=False, preload_content=True)
+            answer = self._pool.urlopen(
+                request.method, target, body=request.get_data(), headers=headers, redirect=False, preload_content=True
+            )
         except urllib3.exceptions.HTTPError as exc:
             # moto is gone or hung: the client sees what a dead endpoint gives it.
             _LOG.warning("moto's server at %s did not answer: %s", self.upstream, exc)

@@ -30,10 +30,19 @@ _SIGNING_KEY = b"authhooks-sandbox-bazaarvoice"
 # problem        the documented problem body {type, title, status, detail, instance, code, occurredAt}
 # problem_example the published examples: ERROR_CODE, message and the misspelled "staus"
 # text           no JSON at all: an HTML error page with the status
-ErrorShape = Literal["classic", "classic_200", "display", "lowercase", "no_message", "problem", "problem_example",
-                     "text"]
-ERROR_SHAPES: tuple[ErrorShape, ...] = ("classic", "classic_200", "display", "lowercase", "no_message", "problem",
-                                        "problem_example", "text")
+ErrorShape = Literal[
+    "classic", "classic_200", "display", "lowercase", "no_message", "problem", "problem_example", "text"
+]
+ERROR_SHAPES: tuple[ErrorShape, ...] = (
+    "classic",
+    "classic_200",
+    "display",
+    "lowercase",
+    "no_message",
+    "problem",
+    "problem_example",
+    "text",
+)
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -168,8 +177,15 @@ def render_bv_error(shape: ErrorShape, error: VendorError, instance: str) -> Res
     """One refusal in one of Bazaarvoice's shapes (``instance``: the path asked for)."""
     status, code, message, headers = error.status, error.code or "ERROR_UNKNOWN", error.message, error.headers
     if shape == "problem":
-        body: dict[str, Any] = {"type": "about:blank", "title": message, "status": status, "detail": message,
-                                "instance": instance, "code": code, "occurredAt": _now_iso()}
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": message,
+            "status": status,
+            "detail": message,
+            "instance": instance,
+            "code": code,
+            "occurredAt": _now_iso(),
+        }
         return _json(status, body, headers, PROBLEM_JSON)
     if shape == "problem_example":
         return _json(status, {"ERROR_CODE": code, "message": message, "staus": status}, headers, PROBLEM_JSON)
@@ -179,12 +195,23 @@ def render_bv_error(shape: ErrorShape, error: VendorError, instance: str) -> Res
     if shape == "lowercase":
         body = {"hasErrors": True, "errors": [{"code": code, "message": message}], "authentication": None}
     elif shape == "display":
-        body = {"Includes": {}, "HasErrors": True, "Offset": 0, "TotalResults": 0, "Locale": "en_US",
-                "Errors": [{"Code": code, "Message": message}], "Limit": 0, "Results": []}
+        body = {
+            "Includes": {},
+            "HasErrors": True,
+            "Offset": 0,
+            "TotalResults": 0,
+            "Locale": "en_US",
+            "Errors": [{"Code": code, "Message": message}],
+            "Limit": 0,
+            "Results": [],
+        }
     else:
-        body = {**_ENVELOPE, "HasErrors": True,
-                "Errors": [{"Code": code, "Message": None if shape == "no_message" else message}],
-                "Authentication": None}
+        body = {
+            **_ENVELOPE,
+            "HasErrors": True,
+            "Errors": [{"Code": code, "Message": None if shape == "no_message" else message}],
+            "Authentication": None,
+        }
     if shape == "classic_200" and status < 500:
         status = 200
     return _json(status, body, headers, JSON_TYPE)

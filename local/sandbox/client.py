@@ -41,8 +41,9 @@ class SandboxClient:
         """Counters back to zero."""
         self._call("DELETE", "/calls", 204)
 
-    def fault(self, vendor: str, operation: str | None, mode: str, count: int = 1,
-              seconds: float | None = None) -> dict[str, Any]:
+    def fault(
+        self, vendor: str, operation: str | None, mode: str, count: int = 1, seconds: float | None = None
+    ) -> dict[str, Any]:
         """The next `count` requests of `vendor.operation` (every operation when None) fail by `mode`.
 
         `vendor` is a vendor sandbox (modes timeout, error_500, rate_limit, garbage, reset) or an AWS service,
@@ -66,8 +67,9 @@ class SandboxClient:
         """Every vendor call waits `ms` before it is answered."""
         self._call("POST", "/latency", 200, {"ms": ms})
 
-    def mint_bazaarvoice_token(self, email: str | None = None, maxage: int | None = None,
-                               opaque: bool = False) -> dict[str, str]:
+    def mint_bazaarvoice_token(
+        self, email: str | None = None, maxage: int | None = None, opaque: bool = False
+    ) -> dict[str, str]:
         """A fresh Bazaarvoice auth token (what the email link carries): `bv_authtoken`, `bv_user_id`."""
         body: dict[str, Any] = {"opaque": opaque}
         if email is not None:
@@ -96,8 +98,9 @@ class SandboxClient:
 
     def livevox_change_password(self, user_name: str, password: str, agent: bool = False) -> None:
         """Change a LiveVox user's password, as at LiveVox: every session of that user ends."""
-        self._call("POST", f"/livevox/users/{quote(user_name, safe='')}/password", 204,
-                   {"password": password, "agent": agent})
+        self._call(
+            "POST", f"/livevox/users/{quote(user_name, safe='')}/password", 204, {"password": password, "agent": agent}
+        )
 
     def livevox_user(self, user_name: str, agent: bool = False) -> dict[str, Any]:
         """`{"failed_logins": n, "locked": bool}` of a LiveVox user."""
@@ -111,6 +114,7 @@ class SandboxClient:
     def livevox_error_shape(self, shape: str) -> None:
         """How the LiveVox sandbox renders refusals: `json` or `plain` (an HTML page)."""
         self._call("POST", "/livevox/error_shape", 200, {"shape": shape})
+
     def loudvoice_switches(self, **switches: Any) -> dict[str, Any]:
         """Make the LoudVoice sandbox misbehave: `plan_limit` (OneAll's 403 "limit exceeded" on every call),
         `plain_errors` (refusals as HTML pages), `date_expiration` (the text new sessions carry); others kept."""

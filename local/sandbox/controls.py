@@ -54,8 +54,7 @@ class ControlService(Service):
             Route("POST", "/loudvoice/identities", "loudvoice_identity", self.mint_loudvoice_identity),
             Route("POST", "/livevox/users/(?P<user_name>[^/]+)/password", "livevox_password", self.livevox_password),
             Route("GET", "/livevox/users/(?P<user_name>[^/]+)", "livevox_user", self.livevox_user),
-            Route("DELETE", "/livevox/sessions/(?P<session_id>[^/]+)", "livevox_end_session",
-                  self.livevox_end_session),
+            Route("DELETE", "/livevox/sessions/(?P<session_id>[^/]+)", "livevox_end_session", self.livevox_end_session),
             Route("POST", "/livevox/error_shape", "livevox_error_shape", self.livevox_error_shape),
             Route("POST", "/loudvoice/switches", "loudvoice_switches", self.set_loudvoice_switches),
             Route("GET", "/issuer/.well-known/openid-configuration", "issuer_discovery", self.issuer_discovery),
@@ -145,8 +144,11 @@ class ControlService(Service):
         body = _control_body(request)
         sub = body.get("sub", "local-caller")
         audience = body.get("aud", issuer.AUDIENCE)
-        if not isinstance(sub, str) or not (audience is None or isinstance(audience, str) or (
-                isinstance(audience, list) and all(isinstance(a, str) for a in audience))):
+        if not isinstance(sub, str) or not (
+            audience is None
+            or isinstance(audience, str)
+            or (isinstance(audience, list) and all(isinstance(a, str) for a in audience))
+        ):
             raise _invalid("sub must be a string, aud a string, a list of strings or null")
         ttl = int(_number(body, "ttl", default=3600, minimum=-86_400, maximum=86_400, integer=True))
         extra = {key: body[key] for key in ("iss", "client_id", "scope") if key in body}
@@ -158,7 +160,6 @@ class ControlService(Service):
     def mint_loudvoice_identity(self, request: Request, match: object) -> Response:
         """`POST /_sandbox/loudvoice/identities`."""
         return Response.json(201, {"identity_token": self.state.loudvoice.mint_identity()})
-
 
     def livevox_password(self, request: Request, match: re.Match[str]) -> Response:
         """`POST /_sandbox/livevox/users/{user_name}/password {"password", "agent"?}`: ends the user's sessions."""
@@ -252,5 +253,3 @@ def _number(
         kind = "an integer" if integer else "a number"
         raise _invalid(f"{key} must be {kind} from {minimum:g} to {maximum:g}")
     return value
-
-

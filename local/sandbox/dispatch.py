@@ -148,5 +148,3 @@ def _faulted(service: Service, fault: Fault, request: Request) -> Response | Dro
             raise AssertionError("throttle is an AWS fault; the control route refuses it for vendors")
         case _:
             assert_never(fault.mode)
-
-

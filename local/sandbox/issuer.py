@@ -35,20 +35,25 @@ class TestIssuer:
 
     def discovery(self, issuer: str) -> dict[str, Any]:
         """``/.well-known/openid-configuration``: what an authorizer reads to find the keys."""
-        return {"issuer": issuer, "jwks_uri": f"{issuer}/jwks", "response_types_supported": ["token"],
-                "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": [ALGORITHM]}
+        return {
+            "issuer": issuer,
+            "jwks_uri": f"{issuer}/jwks",
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [ALGORITHM],
+        }
 
     def jwks(self) -> dict[str, Any]:
         """The public key set."""
         public = json.loads(RSAAlgorithm.to_jwk(self._key.public_key()))
         return {"keys": [{**public, "kid": self.kid, "use": "sig", "alg": ALGORITHM}]}
 
-    def mint(self, issuer: str, *, sub: str, audience: str | list[str] | None, ttl: int,
-             extra: dict[str, Any] | None = None) -> str:
+    def mint(
+        self, issuer: str, *, sub: str, audience: str | list[str] | None, ttl: int, extra: dict[str, Any] | None = None
+    ) -> str:
         """A signed token: ``iat`` now, ``exp`` ``ttl`` seconds on (negative: already expired)."""
         now = int(time.time())
-        claims: dict[str, Any] = {"iss": issuer, "sub": sub, "iat": now, "exp": now + ttl,
-                                  "jti": secrets.token_hex(8)}
+        claims: dict[str, Any] = {"iss": issuer, "sub": sub, "iat": now, "exp": now + ttl, "jti": secrets.token_hex(8)}
         if audience is not None:
             claims["aud"] = audience
         claims.update(extra or {})

@@ -233,8 +233,9 @@ class LiveVoxWire(Service):
 
     def validate(self, request: Request, match: re.Match[str]) -> Response:
         """`GET /session/validate?sessionId=<id>` (or the `LV-Session` header), with `LV-Access`: 204."""
-        self.backend.validate(request.header("LV-Access"),
-                              request.query_value("sessionId") or request.header("LV-Session"))
+        self.backend.validate(
+            request.header("LV-Access"), request.query_value("sessionId") or request.header("LV-Session")
+        )
         return Response.empty(204)
 
     def logout(self, request: Request, match: re.Match[str]) -> Response:

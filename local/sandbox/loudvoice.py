@@ -95,8 +95,11 @@ class Switches:
     date_expiration: str | None = None  # the exact text new sessions carry as `date_expiration`
 
     def as_dict(self) -> dict[str, Any]:
-        return {"plan_limit": self.plan_limit, "plain_errors": self.plain_errors,
-                "date_expiration": self.date_expiration}
+        return {
+            "plan_limit": self.plan_limit,
+            "plain_errors": self.plain_errors,
+            "date_expiration": self.date_expiration,
+        }
 
 
 class LoudVoiceBackend:
@@ -132,8 +135,9 @@ class LoudVoiceBackend:
     def start_session(self, spec: AuthorSpec, expires_in: int = DEFAULT_EXPIRES_IN) -> tuple[AuthorSession, bool]:
         """A new session for the author `spec` names; True when the author was created for it."""
         if expires_in <= 0:
-            raise node_error(400, "request->author_session->session->expires_in",
-                             "it must be a positive number of seconds")
+            raise node_error(
+                400, "request->author_session->session->expires_in", "it must be a positive number of seconds"
+            )
         _check_fields(spec.fields)
         now = self.now()
         author, created = self._resolve(spec, now)
@@ -168,8 +172,11 @@ class LoudVoiceBackend:
         if known is not None:
             return self._authors[known], False
         if not spec.allow_create_new:
-            raise node_error(404, f"{_AUTHOR_NODE}->author_reference",
-                             "no author has been found for that reference and allow_create_new is false")
+            raise node_error(
+                404,
+                f"{_AUTHOR_NODE}->author_reference",
+                "no author has been found for that reference and allow_create_new is false",
+            )
         if not spec.fields.get("name"):
             raise node_error(400, f"{_AUTHOR_NODE}->name", "the name is required to create a new author")
         author = self._create(spec, now)

@@ -38,12 +38,18 @@ def _http(response: Response) -> HttpResponse:
 class SandboxServer:
     """The three vendor sandboxes on one loopback port; `port=0` picks a free one."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, state: SandboxState | None = None,
-                 credentials: Credentials | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state: SandboxState | None = None,
+        credentials: Credentials | None = None,
+    ) -> None:
         self.state = state or SandboxState(credentials=credentials)
         self._host = host
-        self._http = serving.HttpServer(self._answer, host=host, port=port, name="authhooks-sandbox",
-                                        max_body=MAX_BODY_BYTES, refuse=_refusal)
+        self._http = serving.HttpServer(
+            self._answer, host=host, port=port, name="authhooks-sandbox", max_body=MAX_BODY_BYTES, refuse=_refusal
+        )
         self._dispatcher = Dispatcher(self.state, self._http.stopping)
         self.aws: aws_proxy.AwsProxy | None = None
 
@@ -64,8 +70,9 @@ class SandboxServer:
         """Put the AWS fault proxy (sharing this sandbox's counters and faults) in front of moto's server at
         `upstream`; returns the proxy's URL, the endpoint the functions' boto3 should use. Idempotent."""
         if self.aws is None:
-            self.aws = aws_proxy.AwsProxy(upstream, self.state.calls, self.state.faults, host=self._host,
-                                          port=port).start()
+            self.aws = aws_proxy.AwsProxy(
+                upstream, self.state.calls, self.state.faults, host=self._host, port=port
+            ).start()
         elif self.aws.upstream != upstream:
             raise ValueError(f"the AWS proxy already forwards to {self.aws.upstream}")
         return self.aws.url

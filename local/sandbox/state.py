@@ -33,10 +33,12 @@ class SandboxState:
         self.faults = FaultPlan()
         self.latency_ms = 0
         self.bazaarvoice = bazaarvoice.BazaarvoiceBackend(self.clock, passkey=accepted.bazaarvoice_passkey)
-        self.loudvoice = loudvoice.LoudVoiceBackend(self.clock, public_key=accepted.loudvoice_public_key,
-                                                    private_key=accepted.loudvoice_private_key)
-        self.livevox = livevox.LiveVoxBackend(self.clock, access_token=accepted.livevox_access_token,
-                                              password=accepted.livevox_password)
+        self.loudvoice = loudvoice.LoudVoiceBackend(
+            self.clock, public_key=accepted.loudvoice_public_key, private_key=accepted.loudvoice_private_key
+        )
+        self.livevox = livevox.LiveVoxBackend(
+            self.clock, access_token=accepted.livevox_access_token, password=accepted.livevox_password
+        )
         self.issuer = TestIssuer()  # its key lives as long as the sandbox: a reset keeps minted tokens valid
 
     def reset(self) -> None:

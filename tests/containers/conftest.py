@@ -22,8 +22,9 @@ SETTLE_SECONDS = 180  # one `sam local invoke` under qemu on a busy machine, wit
 
 def _not_ready() -> str | None:
     """Why containers cannot run here, or None."""
-    info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
-                          check=False)
+    info = subprocess.run(
+        ["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, check=False
+    )
     if info.returncode != 0:
         return f"no Docker daemon ({info.stderr.strip()[:200]}); `make images` starts one as root"
     for architecture in images.ARCHITECTURES:
@@ -47,8 +48,9 @@ def containers() -> None:
 @pytest.fixture(scope="session")
 def shared_stack(containers: None) -> Iterator[Stack]:
     """The local stack (what `make dev` runs): its moto and sandboxes serve the containers too."""
-    with Stack(api_port=0, dynamodb_port=0, sandbox_port=0, artifact=ARTIFACT,
-               parameter_overrides=TEST_OVERRIDES) as running:
+    with Stack(
+        api_port=0, dynamodb_port=0, sandbox_port=0, artifact=ARTIFACT, parameter_overrides=TEST_OVERRIDES
+    ) as running:
         yield running
 
 
@@ -57,8 +59,9 @@ def sam_x86_64(shared_stack: Stack) -> Iterator[sam.Setup]:
     """SAM on the x86_64 image; the default (arm64) build serves, its code and layer being pure Python."""
     from local.overrides import Settings
 
-    with sam.prepared(shared_stack.sandbox_url, shared_stack.dynamodb_url, "x86_64",
-                      Settings(parameters=TEST_OVERRIDES)) as setup:
+    with sam.prepared(
+        shared_stack.sandbox_url, shared_stack.dynamodb_url, "x86_64", Settings(parameters=TEST_OVERRIDES)
+    ) as setup:
         yield setup
 
 
@@ -67,16 +70,24 @@ def sam_arm64(shared_stack: Stack) -> Iterator[sam.Setup]:
     """SAM on the arm64 image with the template as it is (Architectures: [arm64]) and its `sam build` output."""
     from local.overrides import Settings
 
-    with sam.prepared(shared_stack.sandbox_url, shared_stack.dynamodb_url, None,
-                      Settings(parameters=TEST_OVERRIDES)) as setup:
+    with sam.prepared(
+        shared_stack.sandbox_url, shared_stack.dynamodb_url, None, Settings(parameters=TEST_OVERRIDES)
+    ) as setup:
         assert setup.architecture == "arm64"
         yield setup
 
 
 def sam_invoke(setup: sam.Setup, function: str, event: os.PathLike[str]) -> dict[str, Any]:
     """`sam local invoke` once: the function's result (SAM prints it as the last line of stdout)."""
-    done = subprocess.run(setup.invoke_command(function, event), env=sam.sam_environment(), cwd=template.ROOT,
-                          capture_output=True, text=True, timeout=SETTLE_SECONDS, check=False)
+    done = subprocess.run(
+        setup.invoke_command(function, event),
+        env=sam.sam_environment(),
+        cwd=template.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=SETTLE_SECONDS,
+        check=False,
+    )
     assert done.returncode == 0, f"sam local invoke failed:\n{done.stderr[-4000:]}"
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     assert lines, f"sam local invoke printed no result:\n{done.stderr[-4000:]}"

@@ -40,8 +40,15 @@ def make_invoke(function: str, event_file: Path) -> dict[str, Any]:
     """`make invoke` as a user runs it, with no dev stack: its own moto and sandboxes, fresh."""
     dynamodb, sandbox = free_ports(2)
     env = {**os.environ, "AUTHHOOKS_DYNAMODB_PORT": str(dynamodb), "AUTHHOOKS_SANDBOX_PORT": str(sandbox)}
-    done = subprocess.run([sys.executable, "-m", "local.invoke", function, str(event_file)], cwd=template.ROOT,
-                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "local.invoke", function, str(event_file)],
+        cwd=template.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.stdout, done.stderr
     return json.loads(done.stdout)
 
@@ -59,8 +66,9 @@ def test_every_event_through_sam_x86_64(event_file: Path, sam_x86_64: sam.Setup,
     forget_everything(shared_stack)  # what `make invoke` starts from: an empty table, fresh sandboxes
 
     # Placeholders filled from the stack SAM uses, as `make sam-invoke` does (`make invoke` fills its own).
-    by_sam = sam_invoke(sam_x86_64, function, sam.filled_event(event_file, shared_stack.sandbox_url,
-                                                               shared_stack.dynamodb_url))
+    by_sam = sam_invoke(
+        sam_x86_64, function, sam.filled_event(event_file, shared_stack.sandbox_url, shared_stack.dynamodb_url)
+    )
     by_make_invoke = make_invoke(function, event_file)
 
     assert comparable(by_sam) == comparable(by_make_invoke), (by_sam, by_make_invoke)
@@ -75,11 +83,16 @@ def test_one_route_of_each_function_on_arm64(name: str, sam_arm64: sam.Setup, sh
     event_file = template.ROOT / "events" / name
     function = function_of(event_file)
     forget_everything(shared_stack)
-    report = subprocess.run(["docker", "image", "inspect", "--format", "{{.Architecture}}",
-                             sam.images.image_name("arm64")], capture_output=True, text=True, check=True)
+    report = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Architecture}}", sam.images.image_name("arm64")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
 
-    by_sam = sam_invoke(sam_arm64, function, sam.filled_event(event_file, shared_stack.sandbox_url,
-                                                             shared_stack.dynamodb_url))
+    by_sam = sam_invoke(
+        sam_arm64, function, sam.filled_event(event_file, shared_stack.sandbox_url, shared_stack.dynamodb_url)
+    )
     by_make_invoke = make_invoke(function, event_file)
 
     assert report.stdout.strip() == "arm64"

@@ -39,8 +39,9 @@ class Step:
     save: dict[str, str] = field(default_factory=dict)  # saved name -> key of this step's JSON answer
 
 
-def fixed(method: str, path: str, headers: dict[str, str] | None = None,
-          body: Any = None) -> Callable[[dict[str, str]], tuple[str, str, dict[str, str], Any]]:
+def fixed(
+    method: str, path: str, headers: dict[str, str] | None = None, body: Any = None
+) -> Callable[[dict[str, str]], tuple[str, str, dict[str, str], Any]]:
     return lambda saved: (method, path.format(**saved), headers or {}, body)
 
 
@@ -50,10 +51,14 @@ STEPS = [
     Step("confirm page", fixed("GET", "/bazaarvoice/confirm?bv_authtoken={bv_authtoken}")),
     Step("confirm (JSON)", fixed("POST", "/bazaarvoice/confirm", JSON, {"bv_authtoken": "{bv_authtoken}"})),
     Step("confirm again (JSON)", fixed("POST", "/bazaarvoice/confirm", JSON, {"bv_authtoken": "{bv_authtoken}"})),
-    Step("confirm a token never issued (HTML)", fixed("POST", "/bazaarvoice/confirm", {},
-                                                      "bv_authtoken=never-issued-token")),
-    Step("confirm with a broken body (JSON)", fixed("POST", "/bazaarvoice/confirm",
-                                                    {**JSON, "Content-Type": "application/json"}, "{not json")),
+    Step(
+        "confirm a token never issued (HTML)",
+        fixed("POST", "/bazaarvoice/confirm", {}, "bv_authtoken=never-issued-token"),
+    ),
+    Step(
+        "confirm with a broken body (JSON)",
+        fixed("POST", "/bazaarvoice/confirm", {**JSON, "Content-Type": "application/json"}, "{not json"),
+    ),
     Step("user token (IAM)", fixed("GET", "/bazaarvoice/users/{bv_user_id}")),
     Step("unknown user (IAM)", fixed("GET", "/bazaarvoice/users/no-such-user")),
     Step("bazaarvoice catch-all", fixed("GET", "/bazaarvoice/elsewhere", JSON)),
@@ -68,10 +73,19 @@ STEPS = [
     # LiveVox (IAM): named account, direct, bad password, SSO, validate, log out, gone, catch-all.
     Step("log in with the named account", fixed("POST", "/livevox/sessions", {}, {"account": "demo"})),
     Step("log in directly", fixed("POST", "/livevox/sessions", {}, LOGIN), {"session_id": "session_id"}),
-    Step("log in with a wrong password", fixed("POST", "/livevox/sessions", {},
-                                               {**LOGIN, "user_name": "other", "password": "wrong"})),
-    Step("SSO login", fixed("POST", "/livevox/sessions/sso", {},
-                            {"client_name": "SANDBOX", "id_token": "sandbox-id-token:diff-user", "agent": False})),
+    Step(
+        "log in with a wrong password",
+        fixed("POST", "/livevox/sessions", {}, {**LOGIN, "user_name": "other", "password": "wrong"}),
+    ),
+    Step(
+        "SSO login",
+        fixed(
+            "POST",
+            "/livevox/sessions/sso",
+            {},
+            {"client_name": "SANDBOX", "id_token": "sandbox-id-token:diff-user", "agent": False},
+        ),
+    ),
     Step("validate session", fixed("GET", "/livevox/sessions/{session_id}")),
     Step("log out", fixed("DELETE", "/livevox/sessions/{session_id}")),
     Step("validate the logged-out session", fixed("GET", "/livevox/sessions/{session_id}")),
@@ -81,10 +95,14 @@ STEPS = [
 ]
 
 # step name -> why SAM's emulator answers otherwise than API Gateway (and so the local stack) does.
-_NO_CONTENT = ("SAM's start-api adds Content-Type: application/json to an answer whose function set none (our 204s "
-               "have no body and no type); the local stack sends only the function's own headers")
-_NO_ROUTE = ("SAM's start-api answers an unmatched path like a REST API (403 'Missing Authentication Token'); "
-             "an HTTP API, and the local stack, answer 404")
+_NO_CONTENT = (
+    "SAM's start-api adds Content-Type: application/json to an answer whose function set none (our 204s "
+    "have no body and no type); the local stack sends only the function's own headers"
+)
+_NO_ROUTE = (
+    "SAM's start-api answers an unmatched path like a REST API (403 'Missing Authentication Token'); "
+    "an HTTP API, and the local stack, answer 404"
+)
 INTENDED = {
     "end author session": _NO_CONTENT,
     "log out": _NO_CONTENT,
@@ -92,7 +110,7 @@ INTENDED = {
     # The Bazaarvoice catch-all covers /bazaarvoice/confirm only: any other Bazaarvoice path has no route.
     "bazaarvoice catch-all": _NO_ROUTE,
     "user token (IAM)": "SAM's start-api sends no IAM authorizer context, and the user-token route answers only "
-                        "events that came through its IAM route (the local stack sends the context HTTP APIs send)",
+    "events that came through its IAM route (the local stack sends the context HTTP APIs send)",
 }
 
 
@@ -119,8 +137,9 @@ def run_steps(base_url: str, stack: Stack) -> dict[str, Answer]:
             response = requests.request(method, base_url + path, data=body, headers=headers, timeout=SETTLE_SECONDS)
         content_type = response.headers.get("Content-Type", "")
         parsed = response.json() if "json" in content_type and response.content else None
-        answers[step.name] = Answer(response.status_code, content_type.split(";", 1)[0],
-                                    body_shape(content_type, response.text), parsed)
+        answers[step.name] = Answer(
+            response.status_code, content_type.split(";", 1)[0], body_shape(content_type, response.text), parsed
+        )
         for name, key in step.save.items():
             assert parsed and key in parsed, f"{step.name} via {base_url}: no {key} in {response.text[:300]}"
             saved[name] = parsed[key]
@@ -132,8 +151,13 @@ def sam_api(sam_x86_64: sam.Setup, tmp_path_factory: pytest.TempPathFactory) -> 
     [port] = free_ports(1)
     log = Path(tmp_path_factory.mktemp("sam-api")) / "start-api.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(sam_x86_64.api_command(port), env=sam.sam_environment(), cwd=template.ROOT,
-                                   stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            sam_x86_64.api_command(port),
+            env=sam.sam_environment(),
+            cwd=template.ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -160,12 +184,16 @@ def test_start_api_answers_like_the_local_stack(sam_api: str, shared_stack: Stac
     by_sam = run_steps(sam_api, shared_stack)
     by_stack = run_steps(shared_stack.api_url, shared_stack)
 
-    differences = {name: (by_stack[name], by_sam[name]) for name in by_stack
-                   if (by_stack[name].status, by_stack[name].content_type, by_stack[name].shape)
-                   != (by_sam[name].status, by_sam[name].content_type, by_sam[name].shape)}
+    differences = {
+        name: (by_stack[name], by_sam[name])
+        for name in by_stack
+        if (by_stack[name].status, by_stack[name].content_type, by_stack[name].shape)
+        != (by_sam[name].status, by_sam[name].content_type, by_sam[name].shape)
+    }
     unexplained = {name: pair for name, pair in differences.items() if name not in INTENDED}
-    assert not unexplained, "\n".join(f"{name}:\n  local stack {pair[0]}\n  sam         {pair[1]}"
-                                      for name, pair in unexplained.items())
+    assert not unexplained, "\n".join(
+        f"{name}:\n  local stack {pair[0]}\n  sam         {pair[1]}" for name, pair in unexplained.items()
+    )
     assert set(differences) == set(INTENDED), f"listed but now equal: {set(INTENDED) - set(differences)}"
     # Not only shapes: the steps did what they say (a run of identical failures would agree too).
     assert by_stack["confirm (JSON)"].json["status"] == "confirmed"

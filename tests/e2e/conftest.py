@@ -17,6 +17,7 @@ def stack() -> Iterator[Stack]:
     Use ``stack.api_url`` with a real HTTP client, ``stack.sandbox_url`` for the ``/_sandbox`` controls, and
     ``stack.client("dynamodb")`` to look at the table. Functions load the artifact ``AUTHHOOKS_ARTIFACT`` names.
     """
-    with Stack(api_port=0, dynamodb_port=0, sandbox_port=0, artifact=ARTIFACT,
-               parameter_overrides=TEST_OVERRIDES) as running:
+    with Stack(
+        api_port=0, dynamodb_port=0, sandbox_port=0, artifact=ARTIFACT, parameter_overrides=TEST_OVERRIDES
+    ) as running:
         yield running

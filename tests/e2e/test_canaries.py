@@ -39,21 +39,35 @@ PASSKEY = _canary("bv-passkey")
 PUBLIC_KEY, PRIVATE_KEY = _canary("lv-public"), _canary("lv-private")
 ACCESS_TOKEN, SESSION_KEY = _canary("lvx-access"), _canary("lvx-session-key")
 PASSWORD = _canary("lvx-password")  # the named account's, and the one the sandbox accepts from any user
-DEPLOYMENT = {"PassKey": PASSKEY, "LoudVoice public key": PUBLIC_KEY, "LoudVoice private key": PRIVATE_KEY,
-              "LV-Access token": ACCESS_TOKEN, "HMAC session key": SESSION_KEY, "account password": PASSWORD,
-              "LoudVoice Basic credentials": base64.b64encode(f"{PUBLIC_KEY}:{PRIVATE_KEY}".encode()).decode()}
+DEPLOYMENT = {
+    "PassKey": PASSKEY,
+    "LoudVoice public key": PUBLIC_KEY,
+    "LoudVoice private key": PRIVATE_KEY,
+    "LV-Access token": ACCESS_TOKEN,
+    "HMAC session key": SESSION_KEY,
+    "account password": PASSWORD,
+    "LoudVoice Basic credentials": base64.b64encode(f"{PUBLIC_KEY}:{PRIVATE_KEY}".encode()).decode(),
+}
 WRONG_PASSWORD = _canary("wrong-password")
 ID_TOKEN = f"sandbox-id-token:{_canary('sso-user')}"
 SECRETS = {
     "BazaarvoiceSecret": {"passkey": PASSKEY},
     "LoudVoiceSecret": {"public_key": PUBLIC_KEY, "private_key": PRIVATE_KEY},
-    "LiveVoxSecret": {"access_token": ACCESS_TOKEN,
-                      "accounts": {"canary": {"client_name": "SANDBOX", "user_name": "canary-user",
-                                              "password": PASSWORD, "agent": False}}},
+    "LiveVoxSecret": {
+        "access_token": ACCESS_TOKEN,
+        "accounts": {
+            "canary": {"client_name": "SANDBOX", "user_name": "canary-user", "password": PASSWORD, "agent": False}
+        },
+    },
     "LiveVoxSessionKeySecret": {"session_key": SESSION_KEY},
 }
-ACCEPTED = Credentials(bazaarvoice_passkey=PASSKEY, loudvoice_public_key=PUBLIC_KEY, loudvoice_private_key=PRIVATE_KEY,
-                       livevox_access_token=ACCESS_TOKEN, livevox_password=PASSWORD)
+ACCEPTED = Credentials(
+    bazaarvoice_passkey=PASSKEY,
+    loudvoice_public_key=PUBLIC_KEY,
+    loudvoice_private_key=PRIVATE_KEY,
+    livevox_access_token=ACCESS_TOKEN,
+    livevox_password=PASSWORD,
+)
 FAULT_MODES = ("timeout", "error_500", "rate_limit", "garbage", "reset")
 JSON_ACCEPT = {"Accept": "application/json"}
 
@@ -71,8 +85,14 @@ class Run:
 
     def send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         answer = requests.request(method, f"{self.api_url}{path}", timeout=60, **kwargs)
-        route = next((f"{r.method} {r.path}" for r in ROUTES if _matches(r.path, path.split("?", maxsplit=1)[0])
-                      and r.method == method), f"{method} {path}")
+        route = next(
+            (
+                f"{r.method} {r.path}"
+                for r in ROUTES
+                if _matches(r.path, path.split("?", maxsplit=1)[0]) and r.method == method
+            ),
+            f"{method} {path}",
+        )
         self.answers.append((route, answer))
         return answer
 
@@ -153,18 +173,25 @@ def _livevox(run: Run) -> None:
     run.send("POST", "/livevox/sessions", json={**direct, "user_name": "expired-canary"})  # 403
     run.send("POST", "/livevox/sessions", json={"account": "nobody"})  # 404
     run.send("POST", "/livevox/sessions", json={**direct, "extra": PASSWORD})  # 400 (unknown field)
-    run.send("POST", "/livevox/sessions", data=json.dumps(direct).replace("canary-direct", "\\ud800"),
-             headers={"Content-Type": "application/json"})  # 400 (a lone surrogate)
+    run.send(
+        "POST",
+        "/livevox/sessions",
+        data=json.dumps(direct).replace("canary-direct", "\\ud800"),
+        headers={"Content-Type": "application/json"},
+    )  # 400 (a lone surrogate)
     sso = run.send("POST", "/livevox/sessions/sso", json={"client_name": "SANDBOX", "id_token": ID_TOKEN}).json()
     run.send("POST", "/livevox/sessions/sso", json={"client_name": "SANDBOX", "id_token": WRONG_PASSWORD})  # 401
     for name, value in (("account", account), ("direct", session), ("sso", sso)):
         run.caller_secrets[f"session id {name}"] = value["session_id"]
-    for operation, call in (("login", lambda: run.send("POST", "/livevox/sessions",
-                                                        json={**direct, "user_name": "canary-fault"})),
-                            ("sso_login", lambda: run.send("POST", "/livevox/sessions/sso",
-                                                           json={"client_name": "SANDBOX", "id_token": ID_TOKEN})),
-                            ("validate", lambda: run.send("GET", f"/livevox/sessions/{session['session_id']}")),
-                            ("logout", lambda: run.send("DELETE", f"/livevox/sessions/{session['session_id']}"))):
+    for operation, call in (
+        ("login", lambda: run.send("POST", "/livevox/sessions", json={**direct, "user_name": "canary-fault"})),
+        (
+            "sso_login",
+            lambda: run.send("POST", "/livevox/sessions/sso", json={"client_name": "SANDBOX", "id_token": ID_TOKEN}),
+        ),
+        ("validate", lambda: run.send("GET", f"/livevox/sessions/{session['session_id']}")),
+        ("logout", lambda: run.send("DELETE", f"/livevox/sessions/{session['session_id']}")),
+    ):
         for mode in FAULT_MODES:
             run.fault("livevox", operation, mode)
             call()
@@ -191,9 +218,16 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     local_logger.addHandler(capture)
     local_logger.setLevel(logging.DEBUG)
     try:
-        with Stack(api_port=0, dynamodb_port=0, sandbox_port=0, artifact=ARTIFACT,
-                   parameter_overrides={**TEST_OVERRIDES, "LogLevel": "DEBUG"}, secrets=SECRETS,
-                   sandbox_credentials=ACCEPTED, worker_log=worker_log) as stack:
+        with Stack(
+            api_port=0,
+            dynamodb_port=0,
+            sandbox_port=0,
+            artifact=ARTIFACT,
+            parameter_overrides={**TEST_OVERRIDES, "LogLevel": "DEBUG"},
+            secrets=SECRETS,
+            sandbox_credentials=ACCEPTED,
+            worker_log=worker_log,
+        ) as stack:
             workload = Run(stack.api_url, stack.sandbox_url)
             _bazaarvoice(workload)
             _loudvoice(workload)
@@ -204,16 +238,23 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         local_logger.removeHandler(capture)
         local_logger.setLevel(previous_level)
     workload.log = Path(worker_log).read_text(encoding="utf-8", errors="replace") + "\n".join(gateway_lines)
-    for figure, count in (("values", len(DEPLOYMENT) + len(workload.caller_secrets)),
-                          ("log_lines", len(workload.log.splitlines())), ("answers", len(workload.answers)),
-                          ("items", len(workload.items))):
+    for figure, count in (
+        ("values", len(DEPLOYMENT) + len(workload.caller_secrets)),
+        ("log_lines", len(workload.log.splitlines())),
+        ("answers", len(workload.answers)),
+        ("items", len(workload.items)),
+    ):
         tally(f"canaries.{figure}", count=count)
     yield workload
 
 
 def _leaks(places: dict[str, str], canaries: dict[str, str]) -> list[str]:
-    found = [f"{name} in {where}" for where, text in places.items() for name, value in canaries.items()
-             if value in text or json.dumps(value)[1:-1] in text]
+    found = [
+        f"{name} in {where}"
+        for where, text in places.items()
+        for name, value in canaries.items()
+        if value in text or json.dumps(value)[1:-1] in text
+    ]
     tally("canaries.leaked", count=len(found))
     return found
 
@@ -240,8 +281,10 @@ def test_no_deployment_secret_in_any_log_line(run: Run) -> None:
 
 
 def test_no_deployment_secret_in_any_answer(run: Run) -> None:
-    places = {f"answer {i} to {route}": f"{answer.status_code} {dict(answer.headers)!r}\n{answer.text}"
-              for i, (route, answer) in enumerate(run.answers)}
+    places = {
+        f"answer {i} to {route}": f"{answer.status_code} {dict(answer.headers)!r}\n{answer.text}"
+        for i, (route, answer) in enumerate(run.answers)
+    }
     assert _leaks(places, DEPLOYMENT) == []
 
 

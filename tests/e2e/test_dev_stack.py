@@ -20,8 +20,11 @@ PROBLEM_JSON = "application/problem+json"
 # One route of each function, with the bodies of docs/api.md (`make dev`'s banner shows the same).
 ONE_ROUTE_EACH = [
     ("GET", "/bazaarvoice/users/no-such-user", None),
-    ("PUT", "/loudvoice/sessions",
-     {"author": {"author_reference": "USER-1", "name": "John Doe", "email": "john@example.com"}}),
+    (
+        "PUT",
+        "/loudvoice/sessions",
+        {"author": {"author_reference": "USER-1", "name": "John Doe", "email": "john@example.com"}},
+    ),
     ("POST", "/livevox/sessions", {"account": "demo"}),
 ]
 

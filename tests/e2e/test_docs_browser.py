@@ -21,9 +21,14 @@ pytestmark = pytest.mark.browser
 
 def _shown_operations(page: Any) -> set[tuple[str, str]]:
     # Swagger UI puts zero-width spaces into long paths so that they can wrap.
-    return {(method.upper(), path.replace("\u200b", "")) for method, path in zip(
-        page.locator(".opblock-summary-method").all_inner_texts(),
-        page.locator(".opblock-summary-path").all_inner_texts(), strict=True)}
+    return {
+        (method.upper(), path.replace("\u200b", ""))
+        for method, path in zip(
+            page.locator(".opblock-summary-method").all_inner_texts(),
+            page.locator(".opblock-summary-path").all_inner_texts(),
+            strict=True,
+        )
+    }
 
 
 def _click_all(page: Any, selector: str, limit: int = 500) -> int:
@@ -63,8 +68,10 @@ def test_the_docs_page_renders_openapi_3_1_and_tries_requests_on_the_served_port
             errors: list[str] = []
             elsewhere: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
-            page.on("request", lambda request: None if request.url.startswith(f"{stack.api_url}/")
-                    else elsewhere.append(request.url))
+            page.on(
+                "request",
+                lambda request: None if request.url.startswith(f"{stack.api_url}/") else elsewhere.append(request.url),
+            )
             page.goto(f"{stack.api_url}/docs")
             page.wait_for_selector(".opblock", timeout=30_000)
 
@@ -96,8 +103,9 @@ def _try_out_start_session(page: Any, stack: Stack, sandbox: SandboxClient) -> N
     operation.locator(".opblock-summary-control").click()
     operation.locator(".try-out__btn").click()
     operation.locator("textarea.body-param__text").wait_for()
-    with page.expect_response(lambda response: response.request.method == "PUT"
-                              and response.url == f"{stack.api_url}/loudvoice/sessions") as answered:
+    with page.expect_response(
+        lambda response: response.request.method == "PUT" and response.url == f"{stack.api_url}/loudvoice/sessions"
+    ) as answered:
         operation.locator(".execute").click()
     assert answered.value.status in (200, 201), answered.value.text()
     shown = operation.locator(".live-responses-table .response .response-col_status").first

@@ -41,14 +41,21 @@ HTTP_API_METHODS = ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"]
 # The landing routes answer HTML or JSON by Accept: both are fuzzed.
 LANDING_ACCEPTS = ("*/*", "application/json", "text/html,application/xhtml+xml;q=0.9")
 
-CONFIG = schemathesis.Config.from_dict({
-    "seed": SEED,
-    "generation": {"mode": "all", "database": "none"},
-    "phases": {"coverage": {"unexpected-methods": HTTP_API_METHODS}},
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": SEED,
+        "generation": {"mode": "all", "database": "none"},
+        "phases": {"coverage": {"unexpected-methods": HTTP_API_METHODS}},
+    }
+)
 SCHEMA = schemathesis.openapi.from_path(OPENAPI, config=CONFIG)
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 SETTINGS = hypothesis.settings(
     max_examples=FUZZ_EXAMPLES,
     deadline=None,

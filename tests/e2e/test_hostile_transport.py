@@ -34,8 +34,9 @@ class Answer:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
 
 
-def send(stack: Stack, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
-         ) -> Answer:
+def send(
+    stack: Stack, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> Answer:
     """One request exactly as given (http.client neither re-encodes the body nor normalises the path)."""
     url = urlsplit(stack.api_url)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
@@ -93,10 +94,14 @@ JSON_IDS = [f"{method} {path}" for method, path, _ in JSON_ROUTES]
 LANDING = "/bazaarvoice/confirm"
 LANDING_AS = {"page": ({"Accept": "text/html"}, True), "json": ({"Accept": JSON}, False)}
 # Routes without a body; a body sent anyway must not matter, and an oversized one is refused.
-BODYLESS = [("GET", "/bazaarvoice/confirm?bv_authtoken=abc"), ("GET", "/bazaarvoice/users/someone"),
-            ("GET", "/loudvoice/sessions/9b2d4f52-2f7c-4a7e-9a51-1b7d1f7e0c11"),
-            ("DELETE", "/loudvoice/sessions/9b2d4f52-2f7c-4a7e-9a51-1b7d1f7e0c11"),
-            ("GET", "/livevox/sessions/no-such-session"), ("DELETE", "/livevox/sessions/no-such-session")]
+BODYLESS = [
+    ("GET", "/bazaarvoice/confirm?bv_authtoken=abc"),
+    ("GET", "/bazaarvoice/users/someone"),
+    ("GET", "/loudvoice/sessions/9b2d4f52-2f7c-4a7e-9a51-1b7d1f7e0c11"),
+    ("DELETE", "/loudvoice/sessions/9b2d4f52-2f7c-4a7e-9a51-1b7d1f7e0c11"),
+    ("GET", "/livevox/sessions/no-such-session"),
+    ("DELETE", "/livevox/sessions/no-such-session"),
+]
 
 DEEP_ARRAY = b"[" * 10_000 + b"]" * 10_000
 DEEP_OBJECT = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
@@ -115,42 +120,49 @@ BAD_JSON_BODIES = {
 
 @pytest.mark.parametrize("case", sorted(BAD_JSON_BODIES))
 @pytest.mark.parametrize(("method", "path", "valid"), JSON_ROUTES, ids=JSON_IDS)
-def test_unreadable_json_is_a_400_naming_the_body(stack: Stack, method: str, path: str, valid: dict[str, Any],
-                                                  case: str) -> None:
+def test_unreadable_json_is_a_400_naming_the_body(
+    stack: Stack, method: str, path: str, valid: dict[str, Any], case: str
+) -> None:
     body, field = BAD_JSON_BODIES[case]
     assert_refused(send(stack, method, path, body, {"Content-Type": JSON}), field=field)
 
 
 @pytest.mark.parametrize(("method", "path", "valid"), JSON_ROUTES, ids=JSON_IDS)
-def test_duplicate_keys_are_refused_not_silently_merged(stack: Stack, method: str, path: str,
-                                                        valid: dict[str, Any]) -> None:
+def test_duplicate_keys_are_refused_not_silently_merged(
+    stack: Stack, method: str, path: str, valid: dict[str, Any]
+) -> None:
     first, value = next(iter(valid.items()))
     text = json.dumps(valid)[:-1] + f", {json.dumps(first)}: {json.dumps(value)}}}"
     assert_refused(send(stack, method, path, text.encode(), {"Content-Type": JSON}), field="body")
 
 
 @pytest.mark.parametrize(("method", "path", "valid"), JSON_ROUTES, ids=JSON_IDS)
-def test_a_lone_surrogate_in_a_real_field_is_refused(stack: Stack, method: str, path: str,
-                                                     valid: dict[str, Any]) -> None:
+def test_a_lone_surrogate_in_a_real_field_is_refused(
+    stack: Stack, method: str, path: str, valid: dict[str, Any]
+) -> None:
     # Escapes that decode to no character: hashed into a key or sent on, they failed deep inside (a 500).
     body = json.dumps(valid).replace('"sandbox-', '"\\udfff-').replace('"HOSTILE-', '"\\ud800-')
     assert "\\ud" in body
     assert_refused(send(stack, method, path, body.encode(), {"Content-Type": JSON}), field="body")
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", FORM, "multipart/form-data; boundary=x",
-                                          "application/octet-stream"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/xml", FORM, "multipart/form-data; boundary=x", "application/octet-stream"],
+)
 @pytest.mark.parametrize(("method", "path", "valid"), JSON_ROUTES, ids=JSON_IDS)
-def test_a_body_declared_as_something_else_is_refused(stack: Stack, method: str, path: str,
-                                                      valid: dict[str, Any], content_type: str) -> None:
+def test_a_body_declared_as_something_else_is_refused(
+    stack: Stack, method: str, path: str, valid: dict[str, Any], content_type: str
+) -> None:
     answer = send(stack, method, path, json.dumps(valid).encode(), {"Content-Type": content_type})
     assert_refused(answer, field="content-type")
 
 
 @pytest.mark.parametrize(("method", "path", "valid"), JSON_ROUTES, ids=JSON_IDS)
 @pytest.mark.parametrize("accept", ["application/xml", "text/html", "text/plain", "image/png"])
-def test_a_non_json_accept_still_gets_the_problem_json(stack: Stack, method: str, path: str,
-                                                       valid: dict[str, Any], accept: str) -> None:
+def test_a_non_json_accept_still_gets_the_problem_json(
+    stack: Stack, method: str, path: str, valid: dict[str, Any], accept: str
+) -> None:
     bad = {**valid, "unexpected": True}
     answer = send(stack, method, path, json.dumps(bad).encode(), {"Content-Type": JSON, "Accept": accept})
     assert_refused(answer, field="unexpected")
@@ -175,8 +187,9 @@ LANDING_BODIES = {
 
 @pytest.mark.parametrize("case", sorted(LANDING_BODIES))
 @pytest.mark.parametrize("answer_as", sorted(LANDING_AS))
-def test_the_landing_post_refuses_hostile_bodies_with_a_page_or_a_problem(stack: Stack, case: str,
-                                                                          answer_as: str) -> None:
+def test_the_landing_post_refuses_hostile_bodies_with_a_page_or_a_problem(
+    stack: Stack, case: str, answer_as: str
+) -> None:
     content_type, body = LANDING_BODIES[case]
     accept, html = LANDING_AS[answer_as]
     answer = send(stack, "POST", LANDING, body, {"Content-Type": content_type, **accept})
@@ -184,6 +197,7 @@ def test_the_landing_post_refuses_hostile_bodies_with_a_page_or_a_problem(stack:
 
 
 # --- CR/LF in every string field -----------------------------------------------------------------------
+
 
 def _string_fields(value: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     if isinstance(value, dict):
@@ -197,18 +211,30 @@ def _with(value: Any, path: tuple[str, ...], text: str) -> Any:
     return {**value, path[0]: _with(value[path[0]], path[1:], text)}
 
 
-RICH_AUTHOR = {"author": {"author_reference": "HOSTILE-2", "name": "Hostile Tester", "email": "h@example.com",
-                          "description": "about me", "picture_url": "https://cdn.example.com/p.png",
-                          "website_url": "https://example.com/"}}
-INJECTABLE = [("PUT", "/loudvoice/sessions", RICH_AUTHOR), *JSON_ROUTES[1:], ("POST", "/livevox/sessions",
-                                                                              {"account": "demo"})]
+RICH_AUTHOR = {
+    "author": {
+        "author_reference": "HOSTILE-2",
+        "name": "Hostile Tester",
+        "email": "h@example.com",
+        "description": "about me",
+        "picture_url": "https://cdn.example.com/p.png",
+        "website_url": "https://example.com/",
+    }
+}
+INJECTABLE = [
+    ("PUT", "/loudvoice/sessions", RICH_AUTHOR),
+    *JSON_ROUTES[1:],
+    ("POST", "/livevox/sessions", {"account": "demo"}),
+]
 FIELD_CASES = [(method, path, valid, field) for method, path, valid in INJECTABLE for field in _string_fields(valid)]
 
 
-@pytest.mark.parametrize(("method", "path", "valid", "field"), FIELD_CASES,
-                         ids=[f"{m} {p} {'.'.join(f)}" for m, p, _, f in FIELD_CASES])
-def test_cr_lf_in_a_json_field_never_splits_a_header(stack: Stack, method: str, path: str, valid: dict[str, Any],
-                                                     field: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "valid", "field"), FIELD_CASES, ids=[f"{m} {p} {'.'.join(f)}" for m, p, _, f in FIELD_CASES]
+)
+def test_cr_lf_in_a_json_field_never_splits_a_header(
+    stack: Stack, method: str, path: str, valid: dict[str, Any], field: tuple[str, ...]
+) -> None:
     body = json.dumps(_with(valid, field, INJECTION)).encode()
     assert_not_split(send(stack, method, path, body, {"Content-Type": JSON}))
 
@@ -222,9 +248,16 @@ def test_cr_lf_in_the_landing_fields_never_splits_a_header(stack: Stack, field: 
     assert_not_split(send(stack, "GET", f"{LANDING}?{urlencode(values)}", None, accept))
 
 
-@pytest.mark.parametrize(("method", "template"), [("GET", "/bazaarvoice/users/{}"), ("GET", "/loudvoice/sessions/{}"),
-                                                  ("DELETE", "/loudvoice/sessions/{}"),
-                                                  ("GET", "/livevox/sessions/{}"), ("DELETE", "/livevox/sessions/{}")])
+@pytest.mark.parametrize(
+    ("method", "template"),
+    [
+        ("GET", "/bazaarvoice/users/{}"),
+        ("GET", "/loudvoice/sessions/{}"),
+        ("DELETE", "/loudvoice/sessions/{}"),
+        ("GET", "/livevox/sessions/{}"),
+        ("DELETE", "/livevox/sessions/{}"),
+    ],
+)
 def test_cr_lf_in_a_path_parameter_never_splits_a_header(stack: Stack, method: str, template: str) -> None:
     answer = send(stack, method, template.format(quote(INJECTION, safe="")))
     assert_not_split(answer)

@@ -30,16 +30,18 @@ def test_make_dev_in_jwt_mode_checks_bearer_tokens(tmp_path: Path) -> None:
     (sandbox_port,) = free_ports(1)
     log = tmp_path / "make-dev.log"
     # The sandbox's port is ours (the issuer URL names it), not the one start_make_dev picked.
-    process, api_url, _ = start_make_dev(log, AUTHHOOKS_SANDBOX_PORT=str(sandbox_port),
-                                                   AUTHHOOKS_PARAMETER_OVERRIDES=readme_overrides(sandbox_port))
+    process, api_url, _ = start_make_dev(
+        log, AUTHHOOKS_SANDBOX_PORT=str(sandbox_port), AUTHHOOKS_PARAMETER_OVERRIDES=readme_overrides(sandbox_port)
+    )
     try:
         sandbox = SandboxClient(f"http://127.0.0.1:{sandbox_port}")
         refused = requests.post(f"{api_url}/livevox/sessions", json=LOGIN, timeout=30)
         assert refused.status_code == 401 and refused.json() == {"message": "Unauthorized"}
         assert sandbox.calls().get("livevox.login", 0) == 0
         token = sandbox.mint_jwt(sub="dev-backend")
-        login = requests.post(f"{api_url}/livevox/sessions", json=LOGIN, timeout=30,
-                              headers={"Authorization": f"Bearer {token}"})
+        login = requests.post(
+            f"{api_url}/livevox/sessions", json=LOGIN, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        )
         assert login.status_code == 200, login.text
         assert sandbox.calls()["livevox.login"] == 1
         page = requests.get(f"{api_url}/bazaarvoice/confirm", timeout=30)

@@ -18,8 +18,15 @@ from local.stack import Stack
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PHONE = {"width": 412, "height": 860}
 CONFIRMED = "Your email address is confirmed"
@@ -30,8 +37,10 @@ ALREADY = "Your email address is already confirmed"
 def browser() -> Iterator[Any]:
     """Debian's Chromium driven by Playwright (never a downloaded browser: the network is closed)."""
     if not CHROMIUM.exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: install Debian's package (`make browser`); "
-                    "the landing-page browser tests never run without it")
+        pytest.fail(
+            f"Chromium is missing at {CHROMIUM}: install Debian's package (`make browser`); "
+            "the landing-page browser tests never run without it"
+        )
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -99,7 +108,8 @@ def link(stack: Stack, **query: str) -> str:
 
 
 def test_with_javascript_the_page_confirms_by_itself_and_a_reload_still_shows_success(
-        stack: Stack, sandbox: str, tab: Tab) -> None:
+    stack: Stack, sandbox: str, tab: Tab
+) -> None:
     token = mint(sandbox)
     before = bv_calls(sandbox)
     with tab.page.expect_navigation(url=f"{stack.api_url}/bazaarvoice/confirm"):
@@ -135,10 +145,15 @@ def test_without_javascript_the_button_confirms(stack: Stack, sandbox: str, tab_
 
 
 def test_an_allowed_return_to_is_a_link_the_shopper_follows_never_a_timed_redirect(
-        stack: Stack, sandbox: str, tab: Tab) -> None:
+    stack: Stack, sandbox: str, tab: Tab
+) -> None:
     shop = "https://shop.example.com/reviews/thanks"
-    tab.page.route("https://shop.example.com/**", lambda route: route.fulfill(
-        status=200, content_type="text/html", body="<!DOCTYPE html><title>shop</title><h1>Back at the shop</h1>"))
+    tab.page.route(
+        "https://shop.example.com/**",
+        lambda route: route.fulfill(
+            status=200, content_type="text/html", body="<!DOCTYPE html><title>shop</title><h1>Back at the shop</h1>"
+        ),
+    )
     tab.page.goto(link(stack, bv_authtoken=mint(sandbox), return_to=shop))
     tab.page.wait_for_url(f"{stack.api_url}/bazaarvoice/confirm")
     tab.page.wait_for_load_state()
@@ -167,14 +182,21 @@ def test_an_incomplete_link(stack: Stack, tab: Tab) -> None:
     tab.screenshot("link_incomplete")
 
 
-@pytest.mark.parametrize(("mode", "status", "heading", "name"), [
-    ("error_500", 503, "We could not confirm your email address just now", "bazaarvoice_unavailable"),
-    ("rate_limit", 503, "Too many confirmations at once", "rate_limited"),
-])
-def test_vendor_trouble_then_try_again(stack: Stack, sandbox: str, tab: Tab, mode: str, status: int,
-                                       heading: str, name: str) -> None:
-    requests.post(f"{sandbox}/_sandbox/faults", json={"vendor": "bazaarvoice", "operation": "authenticateuser",
-                                                      "mode": mode, "count": 1}, timeout=5).raise_for_status()
+@pytest.mark.parametrize(
+    ("mode", "status", "heading", "name"),
+    [
+        ("error_500", 503, "We could not confirm your email address just now", "bazaarvoice_unavailable"),
+        ("rate_limit", 503, "Too many confirmations at once", "rate_limited"),
+    ],
+)
+def test_vendor_trouble_then_try_again(
+    stack: Stack, sandbox: str, tab: Tab, mode: str, status: int, heading: str, name: str
+) -> None:
+    requests.post(
+        f"{sandbox}/_sandbox/faults",
+        json={"vendor": "bazaarvoice", "operation": "authenticateuser", "mode": mode, "count": 1},
+        timeout=5,
+    ).raise_for_status()
     with tab.page.expect_response(lambda r: r.request.method == "POST") as answer:
         tab.page.goto(link(stack, bv_authtoken=mint(sandbox)))
     assert answer.value.status == status and answer.value.headers.get("retry-after")

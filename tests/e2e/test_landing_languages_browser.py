@@ -33,13 +33,19 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 DESKTOP = {"width": 1280, "height": 860}
 SCREENSHOT_LANGUAGES = ("en", "de", "ja")
 LOGO = "https://cdn.shop.example.com/brand/logo.svg"
-LOGO_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="180" height="40" viewBox="0 0 180 40">'
-            '<rect width="40" height="40" rx="8" fill="#7a1f5c"/><circle cx="20" cy="20" r="9" fill="#fff"/>'
-            '<text x="50" y="27" font-family="sans-serif" font-size="20" font-weight="700" fill="#7a1f5c">'
-            'Demo&#160;Store</text></svg>')
+LOGO_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="180" height="40" viewBox="0 0 180 40">'
+    '<rect width="40" height="40" rx="8" fill="#7a1f5c"/><circle cx="20" cy="20" r="9" fill="#fff"/>'
+    '<text x="50" y="27" font-family="sans-serif" font-size="20" font-weight="700" fill="#7a1f5c">'
+    "Demo&#160;Store</text></svg>"
+)
 SHOP = "https://shop.example.com/reviews/thanks"
-BRAND = {"LandingLogoUrl": LOGO, "LandingAccentColor": "#7a1f5c", "PrivacyUrl": "https://shop.example.com/privacy",
-         "BazaarvoiceConfirmMode": "button"}
+BRAND = {
+    "LandingLogoUrl": LOGO,
+    "LandingAccentColor": "#7a1f5c",
+    "PrivacyUrl": "https://shop.example.com/privacy",
+    "BazaarvoiceConfirmMode": "button",
+}
 
 
 def says(code: str, message: str, **values: str) -> str:
@@ -73,8 +79,9 @@ def chromium() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def branded() -> Iterator[Stack]:
     """A second local stack, for a retailer with a logo, an accent colour, a privacy page and the button mode."""
-    with Stack(api_port=0, dynamodb_port=0, sandbox_port=0, artifact=ARTIFACT,
-               parameter_overrides={**TEST_OVERRIDES, **BRAND}) as running:
+    with Stack(
+        api_port=0, dynamodb_port=0, sandbox_port=0, artifact=ARTIFACT, parameter_overrides={**TEST_OVERRIDES, **BRAND}
+    ) as running:
         yield running
 
 
@@ -86,8 +93,12 @@ class Checked(Tab):
         self.code = code
         self.context.add_init_script(script=axe)
         self.context.route(LOGO, lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=LOGO_SVG))
-        self.context.route("https://shop.example.com/**", lambda route: route.fulfill(
-            status=200, content_type="text/html", body="<!DOCTYPE html><title>shop</title><h1>Back at the shop</h1>"))
+        self.context.route(
+            "https://shop.example.com/**",
+            lambda route: route.fulfill(
+                status=200, content_type="text/html", body="<!DOCTYPE html><title>shop</title><h1>Back at the shop</h1>"
+            ),
+        )
         self.checked: list[str] = []
 
     def check(self, state: str, heading: str) -> None:
@@ -137,9 +148,11 @@ def sandbox_of() -> Iterator[Any]:
 
 
 def fault(sandbox_url: str, mode: str) -> None:
-    requests.post(f"{sandbox_url}/_sandbox/faults", json={"vendor": "bazaarvoice", "operation": "authenticateuser",
-                                                          "mode": mode, "count": 1, "seconds": 3},
-                  timeout=5).raise_for_status()
+    requests.post(
+        f"{sandbox_url}/_sandbox/faults",
+        json={"vendor": "bazaarvoice", "operation": "authenticateuser", "mode": mode, "count": 1, "seconds": 3},
+        timeout=5,
+    ).raise_for_status()
 
 
 # Test-only (an init script, outside the page's CSP): hold the form the page submits, then let it go.
@@ -150,20 +163,37 @@ window.releaseForm = () => submit.call(window.heldForm);
 """
 
 FAULTS = [  # (state, sandbox fault, heading, the sentence saying why)
-    ("rate_limited", "rate_limit", "Too many confirmations at once",
-     "A lot of people are confirming right now. Nothing is lost: your link still works."),
-    ("vendor_unavailable", "error_500", "We could not confirm your email address just now",
-     "Our review partner cannot be reached at the moment, so your address is not confirmed yet."),
-    ("vendor_timeout", "timeout", "We could not confirm your email address just now",
-     "Our review partner took too long to answer, so your address is not confirmed yet."),
-    ("vendor_rejected", "garbage", "We could not confirm your email address just now",
-     "Our review partner did not answer as expected, so your address is not confirmed yet."),
+    (
+        "rate_limited",
+        "rate_limit",
+        "Too many confirmations at once",
+        "A lot of people are confirming right now. Nothing is lost: your link still works.",
+    ),
+    (
+        "vendor_unavailable",
+        "error_500",
+        "We could not confirm your email address just now",
+        "Our review partner cannot be reached at the moment, so your address is not confirmed yet.",
+    ),
+    (
+        "vendor_timeout",
+        "timeout",
+        "We could not confirm your email address just now",
+        "Our review partner took too long to answer, so your address is not confirmed yet.",
+    ),
+    (
+        "vendor_rejected",
+        "garbage",
+        "We could not confirm your email address just now",
+        "Our review partner did not answer as expected, so your address is not confirmed yet.",
+    ),
 ]
 
 
 @pytest.mark.parametrize("code", LANGUAGES)
-def test_every_state_in_every_language_is_accessible(chromium: Any, axe_source: str, stack: Stack, branded: Stack,
-                                                     sandbox_of: Any, code: str) -> None:
+def test_every_state_in_every_language_is_accessible(
+    chromium: Any, axe_source: str, stack: Stack, branded: Stack, sandbox_of: Any, code: str
+) -> None:
     bv = sandbox_of(branded)
     site = "authhooks demo store"
     locale = {"en": "en_US", "de": "de_DE", "ja": "ja_JP", "pt": "pt_BR", "sv": "sv_SE"}.get(code, code)
@@ -195,8 +225,10 @@ def test_every_state_in_every_language_is_accessible(chromium: Any, axe_source: 
         with tab.page.expect_navigation():
             tab.page.get_by_role("button", name=says(code, "Try again")).click()
         tab.check("retried", says(code, "Your email address is confirmed"))
-        assert tab.page.locator("footer a").all_inner_texts() == [says(code, "Contact {site} support", site=site),
-                                                                  says(code, "Privacy policy")]
+        assert tab.page.locator("footer a").all_inner_texts() == [
+            says(code, "Contact {site} support", site=site),
+            says(code, "Privacy policy"),
+        ]
         # The shared stack, auto mode: the page confirms by itself and says so in its live region.
         # The page's own script must set the status and submit; the test holds the submission to look at that state.
         tab.page.add_init_script(HOLD_SUBMIT)

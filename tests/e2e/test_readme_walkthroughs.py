@@ -48,7 +48,7 @@ def walkthroughs(readme: str) -> list[list[Step]]:
     """The console blocks of the walk-throughs section, each as its steps."""
     start = readme.index(SECTION) + len(SECTION)
     end = re.search(r"^##", readme[start:], flags=re.MULTILINE)  # the next heading, of any level
-    section = readme[start:start + end.start() if end else len(readme)]
+    section = readme[start : start + end.start() if end else len(readme)]
     blocks = re.findall(r"^```console\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL)
     parsed = []
     for number, block in enumerate(blocks, 1):
@@ -82,6 +82,7 @@ class Bindings:
             name = match.group(1)
             assert name in self.values, f"<{name}> is used in a command before an output showed it"
             return self.values[name]
+
         return NAME.sub(value, command)
 
     def bind(self, name: str, observed: Any) -> None:
@@ -100,9 +101,10 @@ class Bindings:
             self.bind(NAME.fullmatch(expected).group(1), observed)
             return
         if isinstance(expected, dict):
-            assert isinstance(observed, dict) and set(observed) == set(expected), \
-                f"{where}: keys {sorted(observed) if isinstance(observed, dict) else observed!r}, " \
+            assert isinstance(observed, dict) and set(observed) == set(expected), (
+                f"{where}: keys {sorted(observed) if isinstance(observed, dict) else observed!r}, "
                 f"promised {sorted(expected)}"
+            )
             for key, value in expected.items():
                 self.match_json(value, observed[key], f"{where}.{key}")
             return
@@ -112,10 +114,14 @@ class Bindings:
                 self.match_json(want, got, f"{where}[{position}]")
             return
         # 10 and 10.0 are one JSON number; true and 1 are not one value.
-        numbers = not isinstance(expected, bool) and not isinstance(observed, bool) and all(
-            isinstance(value, float | int) for value in (expected, observed))
-        assert observed == expected and (numbers or type(observed) is type(expected)), \
+        numbers = (
+            not isinstance(expected, bool)
+            and not isinstance(observed, bool)
+            and all(isinstance(value, float | int) for value in (expected, observed))
+        )
+        assert observed == expected and (numbers or type(observed) is type(expected)), (
             f"{where}: observed {observed!r}, promised {expected!r}"
+        )
 
     def match_text(self, expected: str, observed: str) -> None:
         pattern, names = [], []
@@ -179,15 +185,20 @@ def test_the_readme_has_walkthroughs_in_the_transcript_convention() -> None:
 def test_the_comparison_fails_on_drift() -> None:
     """The rules themselves: a different value, a reused value promised as new, a missing key each fail."""
     bindings = Bindings()
-    compare(bindings, '{"session_id": "<session_id>", "cached": false, "at": "..."}',
-            '{"session_id": "a-1", "cached": false, "at": "2026-11-24T00:00:00Z"}')
+    compare(
+        bindings,
+        '{"session_id": "<session_id>", "cached": false, "at": "..."}',
+        '{"session_id": "a-1", "cached": false, "at": "2026-11-24T00:00:00Z"}',
+    )
     compare(bindings, '"livevox.login": 1', '"livevox.login": 1')
-    for expected, observed in [('{"session_id": "<session_id>"}', '{"session_id": "b-2"}'),
-                               ('{"session_id": "<new_session_id>"}', '{"session_id": "a-1"}'),
-                               ('{"session_id": "<session_id>", "cached": true}', '{"session_id": "a-1"}'),
-                               ('{"cached": true}', '{"cached": 1}'),
-                               ('"livevox.login": 1', '"livevox.login": 2'),
-                               ("401 401 429", "401 401 401")]:
+    for expected, observed in [
+        ('{"session_id": "<session_id>"}', '{"session_id": "b-2"}'),
+        ('{"session_id": "<new_session_id>"}', '{"session_id": "a-1"}'),
+        ('{"session_id": "<session_id>", "cached": true}', '{"session_id": "a-1"}'),
+        ('{"cached": true}', '{"cached": 1}'),
+        ('"livevox.login": 1', '"livevox.login": 2'),
+        ("401 401 429", "401 401 401"),
+    ]:
         with pytest.raises((AssertionError, pytest.fail.Exception)):
             compare(bindings, expected, observed)
 
@@ -199,10 +210,14 @@ def test_every_walkthrough_prints_what_the_readme_promises(dev_stack: tuple[str,
     ran = 0
     for steps in walkthroughs(README.read_text(encoding="utf-8")):
         for step in steps:
-            command = bindings.fill(step.command).replace("http://127.0.0.1:3000", api_url).replace(
-                "http://127.0.0.1:3100", sandbox_url)
-            done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=COMMAND_SECONDS,
-                                  check=False)
+            command = (
+                bindings.fill(step.command)
+                .replace("http://127.0.0.1:3000", api_url)
+                .replace("http://127.0.0.1:3100", sandbox_url)
+            )
+            done = subprocess.run(
+                ["bash", "-c", command], capture_output=True, text=True, timeout=COMMAND_SECONDS, check=False
+            )
             assert done.returncode == 0, f"walk-through {step.block}: `{step.command}` failed: {done.stderr}"
             try:
                 compare(bindings, step.expected, done.stdout)
@@ -219,4 +234,3 @@ def test_the_readme_names_no_port_but_the_documented_ones() -> None:
         for step in steps:
             ports = set(re.findall(r"127\.0\.0\.1:(\d+)", step.command))
             assert ports <= {"3000", "3100"}, step.command
-

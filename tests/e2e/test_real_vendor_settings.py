@@ -30,12 +30,19 @@ from tests.devserver import free_ports, start_make_dev
 SECRETS = {
     "BazaarvoiceSecret": {"passkey": "stg-passkey-7f3a91"},
     "LoudVoiceSecret": {"public_key": "stg-public-5c2e", "private_key": "stg-private-88d1"},
-    "LiveVoxSecret": {"access_token": "stg-lv-access-41b9",
-                      "accounts": {"staging": {"client_name": "STGCLIENT", "user_name": "stg-user",
-                                               "password": "stg-password-93aa", "agent": False}}},
+    "LiveVoxSecret": {
+        "access_token": "stg-lv-access-41b9",
+        "accounts": {
+            "staging": {
+                "client_name": "STGCLIENT",
+                "user_name": "stg-user",
+                "password": "stg-password-93aa",
+                "agent": False,
+            }
+        },
+    },
 }
-SECRET_VALUES = ["stg-passkey-7f3a91", "stg-public-5c2e", "stg-private-88d1", "stg-lv-access-41b9",
-                 "stg-password-93aa"]
+SECRET_VALUES = ["stg-passkey-7f3a91", "stg-public-5c2e", "stg-private-88d1", "stg-lv-access-41b9", "stg-password-93aa"]
 
 
 @dataclass
@@ -52,8 +59,9 @@ class FakeLiveVox:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(body)})
-                answer = json.dumps({"sessionId": "fake-lv-session-1", "clientId": 77, "userId": 4242,
-                                     "daysUntilPasswordExpires": 40}).encode()
+                answer = json.dumps(
+                    {"sessionId": "fake-lv-session-1", "clientId": 77, "userId": 4242, "daysUntilPasswordExpires": 40}
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
@@ -89,16 +97,24 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     secrets_file.write_text(json.dumps(SECRETS), encoding="utf-8")
     livevox = FakeLiveVox()
     livevox_url = livevox.start()
-    staging = SandboxServer(host="127.0.0.1", port=0, credentials=Credentials(
-        bazaarvoice_passkey=SECRETS["BazaarvoiceSecret"]["passkey"],
-        loudvoice_public_key=SECRETS["LoudVoiceSecret"]["public_key"],
-        loudvoice_private_key=SECRETS["LoudVoiceSecret"]["private_key"])).start()
-    overrides = (f"LiveVoxApiUrl={livevox_url} ParameterKey=BazaarvoiceApiUrl,ParameterValue={staging.url}/bazaarvoice "
-                 f"LoudVoiceApiUrl='{staging.url}/loudvoice' SiteName=\"Staging shop\"")
+    staging = SandboxServer(
+        host="127.0.0.1",
+        port=0,
+        credentials=Credentials(
+            bazaarvoice_passkey=SECRETS["BazaarvoiceSecret"]["passkey"],
+            loudvoice_public_key=SECRETS["LoudVoiceSecret"]["public_key"],
+            loudvoice_private_key=SECRETS["LoudVoiceSecret"]["private_key"],
+        ),
+    ).start()
+    overrides = (
+        f"LiveVoxApiUrl={livevox_url} ParameterKey=BazaarvoiceApiUrl,ParameterValue={staging.url}/bazaarvoice "
+        f"LoudVoiceApiUrl='{staging.url}/loudvoice' SiteName=\"Staging shop\""
+    )
     log = tmp / "make-dev.log"
     try:
-        process, api_url, sandbox_url = start_make_dev(log, AUTHHOOKS_PARAMETER_OVERRIDES=overrides,
-                                                       AUTHHOOKS_SECRETS_FILE=str(secrets_file))
+        process, api_url, sandbox_url = start_make_dev(
+            log, AUTHHOOKS_PARAMETER_OVERRIDES=overrides, AUTHHOOKS_SECRETS_FILE=str(secrets_file)
+        )
     except BaseException:
         staging.stop()
         livevox.stop()
@@ -128,8 +144,12 @@ def test_livevox_login_reaches_the_given_url_with_the_given_secret(running: Runn
 @pytest.mark.devstack
 def test_bazaarvoice_and_loudvoice_reach_staging_with_the_files_keys(running: Running) -> None:
     minted = requests.post(f"{running.staging_url}/_sandbox/bazaarvoice/tokens", json={}, timeout=10).json()
-    confirmed = requests.post(f"{running.api_url}/bazaarvoice/confirm", data={"bv_authtoken": minted["bv_authtoken"]},
-                              headers={"Accept": "application/json"}, timeout=30)
+    confirmed = requests.post(
+        f"{running.api_url}/bazaarvoice/confirm",
+        data={"bv_authtoken": minted["bv_authtoken"]},
+        headers={"Accept": "application/json"},
+        timeout=30,
+    )
     author = {"author": {"author_reference": "STG-1", "name": "Stg User", "email": "stg@example.com"}}
     session = requests.put(f"{running.api_url}/loudvoice/sessions", json=author, timeout=30)
 
@@ -160,11 +180,23 @@ def test_banner_names_real_vendors_and_no_secret_appears_anywhere(running: Runni
 def test_a_bad_secrets_file_stops_make_dev_with_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "secrets.json"
     bad.write_text(json.dumps({"LoudVoiceSecret": {"public_key": "stg-public-5c2e"}}), encoding="utf-8")
-    env = {**os.environ, "AUTHHOOKS_SECRETS_FILE": str(bad), "AUTHHOOKS_API_PORT": "0",
-           "AUTHHOOKS_DYNAMODB_PORT": "0", "AUTHHOOKS_SANDBOX_PORT": "0"}
+    env = {
+        **os.environ,
+        "AUTHHOOKS_SECRETS_FILE": str(bad),
+        "AUTHHOOKS_API_PORT": "0",
+        "AUTHHOOKS_DYNAMODB_PORT": "0",
+        "AUTHHOOKS_SANDBOX_PORT": "0",
+    }
 
-    done = subprocess.run([sys.executable, "-m", "local"], check=False, cwd=template.ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "local"],
+        check=False,
+        cwd=template.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert done.returncode == 2
     assert f"AUTHHOOKS_SECRETS_FILE: {bad}: LoudVoiceSecret: private_key is missing" in done.stderr
@@ -181,11 +213,23 @@ def test_make_invoke_takes_the_same_two_settings(tmp_path: Path) -> None:
     livevox = FakeLiveVox()
     url = livevox.start()
     closed_dynamodb, closed_sandbox = free_ports(2)  # no dev stack there: moto in process
-    env = {**os.environ, "AUTHHOOKS_DYNAMODB_PORT": str(closed_dynamodb), "AUTHHOOKS_SANDBOX_PORT": str(closed_sandbox),
-           "AUTHHOOKS_PARAMETER_OVERRIDES": f"LiveVoxApiUrl={url}", "AUTHHOOKS_SECRETS_FILE": str(secrets_file)}
+    env = {
+        **os.environ,
+        "AUTHHOOKS_DYNAMODB_PORT": str(closed_dynamodb),
+        "AUTHHOOKS_SANDBOX_PORT": str(closed_sandbox),
+        "AUTHHOOKS_PARAMETER_OVERRIDES": f"LiveVoxApiUrl={url}",
+        "AUTHHOOKS_SECRETS_FILE": str(secrets_file),
+    }
     try:
-        done = subprocess.run([sys.executable, "-m", "local.invoke", "LiveVoxLoginFunction", str(event_file)],
-                              cwd=template.ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "local.invoke", "LiveVoxLoginFunction", str(event_file)],
+            cwd=template.ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     finally:
         livevox.stop()
 

@@ -16,8 +16,10 @@ CODE = [*sorted((template.ROOT / "layers").rglob("*.py")), *sorted((template.ROO
 # Metrics the alarms watch that the code does not emit yet: issue work in progress adds them (Bazaarvoice's
 # lost user tokens, LiveVox's paused logins). Once a name is emitted, the test below asks for it to leave this list.
 IN_PROGRESS: set[str] = set()  # metric names alarms watch before the code emits them
-_INSIGHTS = re.compile(r'^SELECT (?:SUM|MAX|MIN|AVG|COUNT)\((\w+)\) FROM "([^"]+)"(?: WHERE (\w+) = \'([\w-]+)\')?'
-                       r'(?: GROUP BY [\w, ]+)?$')
+_INSIGHTS = re.compile(
+    r'^SELECT (?:SUM|MAX|MIN|AVG|COUNT)\((\w+)\) FROM "([^"]+)"(?: WHERE (\w+) = \'([\w-]+)\')?'
+    r"(?: GROUP BY [\w, ]+)?$"
+)
 
 
 def emitted_metric_names() -> set[str]:
@@ -56,8 +58,13 @@ def watched(alarm: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
         if "MetricStat" in query:
             metric = query["MetricStat"]["Metric"]
             namespace_of = metric["Namespace"]
-            found.append((namespace_of.get("Fn::Sub", namespace_of) if isinstance(namespace_of, dict) else namespace_of,
-                          metric["MetricName"], {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}))
+            found.append(
+                (
+                    namespace_of.get("Fn::Sub", namespace_of) if isinstance(namespace_of, dict) else namespace_of,
+                    metric["MetricName"],
+                    {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])},
+                )
+            )
         elif "Expression" in query and "SELECT" in json.dumps(query["Expression"]):
             expression = query["Expression"]
             text = expression["Fn::Sub"] if isinstance(expression, dict) else expression
@@ -85,8 +92,11 @@ def test_every_alarm_notifies_the_topic_when_it_fires_and_when_it_clears(transla
 
 def test_the_email_subscription_exists_exactly_when_an_address_is_given(translated: dict, with_email: dict) -> None:
     def subscriptions(out: dict, parameters: dict[str, str]) -> list[dict]:
-        return [r["Properties"] for r in deployed_resources(out, parameters).values()
-                if r["Type"] == "AWS::SNS::Subscription"]
+        return [
+            r["Properties"]
+            for r in deployed_resources(out, parameters).values()
+            if r["Type"] == "AWS::SNS::Subscription"
+        ]
 
     assert subscriptions(translated, {}) == []
     (mail,) = subscriptions(with_email, {"AlarmEmail": "oncall@example.com"})
@@ -122,9 +132,16 @@ def test_each_function_has_its_bug_alarm_and_each_vendor_its_failure_alarm() -> 
         assert ("UnhandledErrors", {"service": service}) in filters, service
     for vendor in vendor_names():
         assert ("VendorErrors", {"vendor": vendor}) in filters, vendor
-    for metric in ("StoreUnavailable", "CredentialsUnavailable", "UserTokensNotStored", "LoginPaused",
-                   "VendorConfigurationErrors", "BazaarvoiceQpmCurrent", "BazaarvoiceQpmAllotted",
-                   "PasswordExpiringSoon"):
+    for metric in (
+        "StoreUnavailable",
+        "CredentialsUnavailable",
+        "UserTokensNotStored",
+        "LoginPaused",
+        "VendorConfigurationErrors",
+        "BazaarvoiceQpmCurrent",
+        "BazaarvoiceQpmAllotted",
+        "PasswordExpiringSoon",
+    ):
         assert any(m == metric for m, _ in filters), metric
 
 
@@ -134,8 +151,9 @@ def test_the_dashboard_is_json_showing_every_alarm_and_each_function(translated:
     for reference in references - {"AWS::Region", "AWS::StackName"}:
         assert reference.split(".")[0] in translated["Resources"], reference
     dashboard = json.loads(re.sub(r"\$\{([\w:.]+)\}", lambda m: m.group(1).replace('"', ""), body))
-    shown = {a.removesuffix(".Arn") for w in dashboard["widgets"] if w["type"] == "alarm"
-             for a in w["properties"]["alarms"]}
+    shown = {
+        a.removesuffix(".Arn") for w in dashboard["widgets"] if w["type"] == "alarm" for a in w["properties"]["alarms"]
+    }
     assert shown == set(alarms(TPL["Resources"])), "the alarm widget lists every alarm of the stack"
     text = json.dumps(dashboard)
     for logical_id in template.functions(TPL):

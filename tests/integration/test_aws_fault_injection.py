@@ -22,14 +22,17 @@ def test_the_functions_aws_requests_go_through_the_proxy(api_faults: Api, sandbo
     assert calls["loudvoice.session_start"] == 1
 
 
-@pytest.mark.parametrize(("service", "operation", "mode"), [
-    ("dynamodb", "GetItem", "throttle"),
-    ("dynamodb", "GetItem", "reset"),
-    ("secretsmanager", "GetSecretValue", "throttle"),
-])
+@pytest.mark.parametrize(
+    ("service", "operation", "mode"),
+    [
+        ("dynamodb", "GetItem", "throttle"),
+        ("dynamodb", "GetItem", "reset"),
+        ("secretsmanager", "GetSecretValue", "throttle"),
+    ],
+)
 def test_botocore_retries_absorb_a_fault_shorter_than_its_attempts(
-        api_faults: Api, aws_server: AwsBackend, sandbox_client: SandboxClient, service: str, operation: str,
-        mode: str) -> None:
+    api_faults: Api, aws_server: AwsBackend, sandbox_client: SandboxClient, service: str, operation: str, mode: str
+) -> None:
     # How many requests the function's client makes for one call: a fault that never ends meets every one.
     sandbox_client.fault(service, operation, mode, count=PERSISTENT)
     api_faults.put("/loudvoice/sessions", json=AUTHOR)

@@ -42,8 +42,13 @@ def _login() -> dict[str, Any]:
 
 
 def _author() -> dict[str, Any]:
-    return {"author": {"author_reference": f"AWS-MATRIX-{next(_serial)}", "name": "Matrix Author",
-                       "email": "matrix@example.com"}}
+    return {
+        "author": {
+            "author_reference": f"AWS-MATRIX-{next(_serial)}",
+            "name": "Matrix Author",
+            "email": "matrix@example.com",
+        }
+    }
 
 
 FUNCTION_TIMEOUT = float(template.cached()["Globals"]["Function"]["Timeout"])
@@ -69,21 +74,38 @@ def _confirmed(api: Api, sandbox: SandboxClient) -> dict[str, Any]:
 
 
 ROUTES = [
-    Route("bazaarvoice.confirm", lambda api, sb: sb.mint_bazaarvoice_token()["bv_authtoken"],
-          lambda api, token: api.post("/bazaarvoice/confirm", json={"bv_authtoken": token}, headers=JSON)),
-    Route("bazaarvoice.user", _confirmed,
-          lambda api, confirmed: api.get(f"/bazaarvoice/users/{confirmed['bv_user_id']}")),
-    Route("loudvoice.start", lambda api, sb: _author(),
-          lambda api, author: api.put("/loudvoice/sessions", json=author)),
-    Route("loudvoice.read", lambda api, sb: _ok(api.put("/loudvoice/sessions", json=_author()))["session_token"],
-          lambda api, token: api.get(f"/loudvoice/sessions/{token}")),
-    Route("loudvoice.end", lambda api, sb: _ok(api.put("/loudvoice/sessions", json=_author()))["session_token"],
-          lambda api, token: api.delete(f"/loudvoice/sessions/{token}")),
+    Route(
+        "bazaarvoice.confirm",
+        lambda api, sb: sb.mint_bazaarvoice_token()["bv_authtoken"],
+        lambda api, token: api.post("/bazaarvoice/confirm", json={"bv_authtoken": token}, headers=JSON),
+    ),
+    Route(
+        "bazaarvoice.user", _confirmed, lambda api, confirmed: api.get(f"/bazaarvoice/users/{confirmed['bv_user_id']}")
+    ),
+    Route(
+        "loudvoice.start", lambda api, sb: _author(), lambda api, author: api.put("/loudvoice/sessions", json=author)
+    ),
+    Route(
+        "loudvoice.read",
+        lambda api, sb: _ok(api.put("/loudvoice/sessions", json=_author()))["session_token"],
+        lambda api, token: api.get(f"/loudvoice/sessions/{token}"),
+    ),
+    Route(
+        "loudvoice.end",
+        lambda api, sb: _ok(api.put("/loudvoice/sessions", json=_author()))["session_token"],
+        lambda api, token: api.delete(f"/loudvoice/sessions/{token}"),
+    ),
     Route("livevox.login", lambda api, sb: _login(), lambda api, login: api.post("/livevox/sessions", json=login)),
-    Route("livevox.validate", lambda api, sb: _ok(api.post("/livevox/sessions", json=_login()))["session_id"],
-          lambda api, session_id: api.get(f"/livevox/sessions/{session_id}")),
-    Route("livevox.logout", lambda api, sb: _ok(api.post("/livevox/sessions", json=_login()))["session_id"],
-          lambda api, session_id: api.delete(f"/livevox/sessions/{session_id}")),
+    Route(
+        "livevox.validate",
+        lambda api, sb: _ok(api.post("/livevox/sessions", json=_login()))["session_id"],
+        lambda api, session_id: api.get(f"/livevox/sessions/{session_id}"),
+    ),
+    Route(
+        "livevox.logout",
+        lambda api, sb: _ok(api.post("/livevox/sessions", json=_login()))["session_id"],
+        lambda api, session_id: api.delete(f"/livevox/sessions/{session_id}"),
+    ),
 ]
 
 # (route, AWS operation) whose failure must not fail the request: why.
@@ -120,10 +142,14 @@ def _aws_operations(calls: dict[str, int]) -> list[tuple[str, str]]:
     return sorted(tuple(key.split(".", 1)) for key in calls if key.split(".", 1)[0] in PROMISED)  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(("route", "mode"), [c for c in _cases() if _selected(*c)],
-                         ids=[f"{r.name}-{m}" for r, m in _cases() if _selected(r, m)])
+@pytest.mark.parametrize(
+    ("route", "mode"),
+    [c for c in _cases() if _selected(*c)],
+    ids=[f"{r.name}-{m}" for r, m in _cases() if _selected(r, m)],
+)
 def test_an_aws_fault_gets_the_promised_answer_and_writes_nothing_partial(
-        route: Route, mode: str, api_faults: Api, aws_server: AwsBackend, sandbox_client: SandboxClient) -> None:
+    route: Route, mode: str, api_faults: Api, aws_server: AwsBackend, sandbox_client: SandboxClient
+) -> None:
     ready = route.prepare(api_faults, sandbox_client)
     # Once without faults, to learn which AWS operations this call makes (the secret cache emptied first).
     settings.reset()

@@ -18,8 +18,15 @@ pytestmark = pytest.mark.stack  # `python -m bench` in a subprocess, with a stac
 def test_bench_quick_run_writes_every_section(tmp_path: Path) -> None:
     output = tmp_path / "bench.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--output", str(output)], cwd=template.ROOT,
-                          capture_output=True, text=True, timeout=600, env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--output", str(output)],
+        cwd=template.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "### Cold start" in done.stdout and "### Size of the build" in done.stdout
     results = json.loads(output.read_text())

@@ -20,8 +20,9 @@ def _count_dynamodb_requests(api: Any) -> list[str]:
 
 def test_bazaarvoice_user_lookup_is_one_get_item(api: Api, sandbox_url: str) -> None:
     minted = SandboxClient(sandbox_url).mint_bazaarvoice_token(email="hit@example.com")
-    confirmed = api.post("/bazaarvoice/confirm", json={"bv_authtoken": minted["bv_authtoken"]},
-                         headers={"Accept": "application/json"})
+    confirmed = api.post(
+        "/bazaarvoice/confirm", json={"bv_authtoken": minted["bv_authtoken"]}, headers={"Accept": "application/json"}
+    )
     assert confirmed.status == 200, confirmed.text
     sent = _count_dynamodb_requests(api)
     found = api.get(f"/bazaarvoice/users/{confirmed.json()['bv_user_id']}")

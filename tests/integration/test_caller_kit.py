@@ -30,8 +30,11 @@ REGION, SERVICE = "us-east-1", "execute-api"
 
 def server_routes() -> set[str]:
     """Each SigV4 route a caller uses, as the ARN suffix IAM matches (a path parameter is ``*``)."""
-    return {f"{ARN}/{r.method}{re.sub(r'{[^}]+}', '*', r.path)}"
-            for r in template.routes(template.cached()) if not r.public and "{proxy+}" not in r.path}
+    return {
+        f"{ARN}/{r.method}{re.sub(r'{[^}]+}', '*', r.path)}"
+        for r in template.routes(template.cached())
+        if not r.public and "{proxy+}" not in r.path
+    }
 
 
 @pytest.mark.parametrize("wanted", ["true", "false"])
@@ -55,11 +58,15 @@ def test_the_caller_policy_allows_invoke_on_exactly_the_server_routes(wanted: st
 def test_the_outputs_give_the_execute_api_arn_and_the_policy() -> None:
     outputs = template.cached()["Outputs"]
     assert outputs["ApiExecuteArn"]["Value"] == {"Fn::Sub": ARN.removesuffix("/$default")}
-    assert outputs["CallerPolicyArn"] == {**outputs["CallerPolicyArn"], "Condition": "HasCallerPolicy",
-                                          "Value": {"Ref": "ServerRoutesCallerPolicy"}}
+    assert outputs["CallerPolicyArn"] == {
+        **outputs["CallerPolicyArn"],
+        "Condition": "HasCallerPolicy",
+        "Value": {"Ref": "ServerRoutesCallerPolicy"},
+    }
 
 
 # --- the README's examples against a server that verifies SigV4 ----------------------------------------------
+
 
 def _hmac(key: bytes, text: str) -> bytes:
     return hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
@@ -67,8 +74,11 @@ def _hmac(key: bytes, text: str) -> bytes:
 
 def signature_problem(method: str, target: str, headers: dict[str, str], body: bytes, secret: str) -> str | None:
     """Why a request's SigV4 signature is wrong for execute-api in REGION (None when it is right)."""
-    match = re.fullmatch(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([\w-]+)/([\w-]+)/aws4_request, ?"
-                         r"SignedHeaders=([\w;-]+), ?Signature=([0-9a-f]{64})", headers.get("authorization", ""))
+    match = re.fullmatch(
+        r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([\w-]+)/([\w-]+)/aws4_request, ?"
+        r"SignedHeaders=([\w;-]+), ?Signature=([0-9a-f]{64})",
+        headers.get("authorization", ""),
+    )
     if not match:
         return f"no SigV4 Authorization header: {headers.get('authorization')!r}"
     _, day, region, service, signed, signature = match.groups()
@@ -81,11 +91,21 @@ def signature_problem(method: str, target: str, headers: dict[str, str], body: b
     if "host" not in names:
         return "the host is not signed"
     url = urlsplit(target)
-    query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
-                     for k, v in sorted(parse_qsl(url.query, keep_blank_values=True)))
-    canonical = "\n".join([method, quote(url.path, safe="/-_.~"), query,
-                           *(f"{n}:{' '.join(headers[n].split())}" for n in names), "", signed,
-                           hashlib.sha256(body).hexdigest()])
+    query = "&".join(
+        f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
+        for k, v in sorted(parse_qsl(url.query, keep_blank_values=True))
+    )
+    canonical = "\n".join(
+        [
+            method,
+            quote(url.path, safe="/-_.~"),
+            query,
+            *(f"{n}:{' '.join(headers[n].split())}" for n in names),
+            "",
+            signed,
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
     scope = f"{day}/{region}/{service}/aws4_request"
     to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
     key = _hmac(_hmac(_hmac(_hmac(f"AWS4{secret}".encode(), day), region), service), "aws4_request")
@@ -158,7 +178,9 @@ def test_the_signature_check_itself_refuses_a_tampered_request(verifier: Verifyi
     assert requests.post(url, data='{"account": "other"}', headers=dict(request.headers), timeout=5).status_code == 403
     assert requests.post(url, data="{}", timeout=5).status_code == 403
     assert [problem for *_, problem, _ in verifier.seen][1:] == [
-        "the signature does not match the request", "no SigV4 Authorization header: None"]
+        "the signature does not match the request",
+        "no SigV4 Authorization header: None",
+    ]
 
 
 def test_the_readme_curl_example_signs_for_execute_api(verifier: VerifyingServer) -> None:
@@ -173,5 +195,7 @@ def test_the_readme_curl_example_signs_for_execute_api(verifier: VerifyingServer
 def test_the_readme_python_example_signs_for_execute_api(verifier: VerifyingServer) -> None:
     code = readme_block("python", "Python (botocore's signer")
     exec(compile(code, "README.md", "exec"), {"API_URL": verifier.url})  # the README's own example, as written
-    assert verifier.seen == [("POST", "/livevox/sessions", None, "testing"),
-                             ("GET", "/livevox/sessions/sess-1", None, "testing")]
+    assert verifier.seen == [
+        ("POST", "/livevox/sessions", None, "testing"),
+        ("GET", "/livevox/sessions/sess-1", None, "testing"),
+    ]

@@ -19,8 +19,13 @@ ON_WITH_ZONE = {**ON, "DomainHostedZoneId": "Z0123456789ABCDEFGHIJ"}
 def output(out: dict[str, Any], name: str, parameters: dict[str, str]) -> str | None:
     """An output's value as CloudFormation would print it (None when its Condition is false)."""
     truth = condition_values(out, parameters)
-    values = {**template.parameter_defaults(out), **parameters, "AWS::Region": "us-east-1",
-              "AWS::URLSuffix": "amazonaws.com", "HttpApi": "a1b2c3d4e5"}
+    values = {
+        **template.parameter_defaults(out),
+        **parameters,
+        "AWS::Region": "us-east-1",
+        "AWS::URLSuffix": "amazonaws.com",
+        "HttpApi": "a1b2c3d4e5",
+    }
 
     def value(node: Any) -> Any:
         if isinstance(node, dict) and "Fn::If" in node:
@@ -54,11 +59,17 @@ def test_domain_resources_and_the_landing_url_follow_the_parameters(parameters: 
         domain = deployed["ApiDomain"]["Properties"]
         assert domain["DomainName"] == {"Ref": "DomainName"}
         (config,) = domain["DomainNameConfigurations"]
-        assert config == {"CertificateArn": {"Ref": "DomainCertificateArn"}, "EndpointType": "REGIONAL",
-                          "SecurityPolicy": "TLS_1_2"}
+        assert config == {
+            "CertificateArn": {"Ref": "DomainCertificateArn"},
+            "EndpointType": "REGIONAL",
+            "SecurityPolicy": "TLS_1_2",
+        }
         mapping = deployed["ApiDomainMapping"]
-        assert mapping["Properties"] == {"DomainName": {"Ref": "ApiDomain"}, "ApiId": {"Ref": "HttpApi"},
-                                         "Stage": "$default"}
+        assert mapping["Properties"] == {
+            "DomainName": {"Ref": "ApiDomain"},
+            "ApiId": {"Ref": "HttpApi"},
+            "Stage": "$default",
+        }
         stage = out["Resources"][mapping["DependsOn"]]
         assert stage["Type"] == "AWS::ApiGatewayV2::Stage" and stage["Properties"]["StageName"] == "$default"
     else:
@@ -67,8 +78,10 @@ def test_domain_resources_and_the_landing_url_follow_the_parameters(parameters: 
     if record_on:
         record = deployed["ApiDomainRecord"]["Properties"]
         assert record["Name"] == {"Ref": "DomainName"} and record["Type"] == "A"
-        assert record["AliasTarget"] == {"DNSName": {"Fn::GetAtt": ["ApiDomain", "RegionalDomainName"]},
-                                         "HostedZoneId": {"Fn::GetAtt": ["ApiDomain", "RegionalHostedZoneId"]}}
+        assert record["AliasTarget"] == {
+            "DNSName": {"Fn::GetAtt": ["ApiDomain", "RegionalDomainName"]},
+            "HostedZoneId": {"Fn::GetAtt": ["ApiDomain", "RegionalHostedZoneId"]},
+        }
 
 
 def test_the_landing_url_is_the_public_landing_route() -> None:
@@ -81,5 +94,9 @@ def test_the_landing_url_is_the_public_landing_route() -> None:
 def test_a_domain_without_a_certificate_is_refused_before_anything_is_created() -> None:
     rule = template.cached()["Rules"]["DomainNeedsCertificate"]
     assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "DomainName"}, ""]}]}
-    assert rule["Assertions"] == [{"Assert": {"Fn::Not": [{"Fn::Equals": [{"Ref": "DomainCertificateArn"}, ""]}]},
-                                   "AssertDescription": rule["Assertions"][0]["AssertDescription"]}]
+    assert rule["Assertions"] == [
+        {
+            "Assert": {"Fn::Not": [{"Fn::Equals": [{"Ref": "DomainCertificateArn"}, ""]}]},
+            "AssertDescription": rule["Assertions"][0]["AssertDescription"],
+        }
+    ]

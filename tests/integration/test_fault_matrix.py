@@ -49,37 +49,72 @@ class Operation:
 
 
 OPERATIONS = [
-    Operation("bazaarvoice", "authenticateuser",
-              lambda api, url: SandboxClient(url).mint_bazaarvoice_token()["bv_authtoken"],
-              lambda api, token: api.post("/bazaarvoice/confirm", json={"bv_authtoken": token},
-                                          headers=JSON_ACCEPT)),
-    Operation("bazaarvoice", "authenticateuser",
-              lambda api, url: SandboxClient(url).mint_bazaarvoice_token()["bv_authtoken"],
-              lambda api, token: api.post("/bazaarvoice/confirm", body=f"bv_authtoken={token}",
-                                          headers={"Content-Type": "application/x-www-form-urlencoded"}),
-              html=True),
-    Operation("loudvoice", "session_start", lambda api, url: None,
-              lambda api, _: api.put("/loudvoice/sessions", json=AUTHOR)),
-    Operation("loudvoice", "session_delete",
-              lambda api, url: _ok(api.put("/loudvoice/sessions", json=AUTHOR))["session_token"],
-              lambda api, token: api.delete(f"/loudvoice/sessions/{token}")),
+    Operation(
+        "bazaarvoice",
+        "authenticateuser",
+        lambda api, url: SandboxClient(url).mint_bazaarvoice_token()["bv_authtoken"],
+        lambda api, token: api.post("/bazaarvoice/confirm", json={"bv_authtoken": token}, headers=JSON_ACCEPT),
+    ),
+    Operation(
+        "bazaarvoice",
+        "authenticateuser",
+        lambda api, url: SandboxClient(url).mint_bazaarvoice_token()["bv_authtoken"],
+        lambda api, token: api.post(
+            "/bazaarvoice/confirm",
+            body=f"bv_authtoken={token}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        html=True,
+    ),
+    Operation(
+        "loudvoice", "session_start", lambda api, url: None, lambda api, _: api.put("/loudvoice/sessions", json=AUTHOR)
+    ),
+    Operation(
+        "loudvoice",
+        "session_delete",
+        lambda api, url: _ok(api.put("/loudvoice/sessions", json=AUTHOR))["session_token"],
+        lambda api, token: api.delete(f"/loudvoice/sessions/{token}"),
+    ),
     Operation("livevox", "login", lambda api, url: None, lambda api, _: api.post("/livevox/sessions", json=LOGIN)),
-    Operation("livevox", "login", lambda api, url: None,
-              lambda api, _: api.post("/livevox/sessions", json={"account": "demo"})),
-    Operation("livevox", "sso_login", lambda api, url: None,
-              lambda api, _: api.post("/livevox/sessions/sso",
-                                      json={"client_name": livevox.CLIENT_NAME,
-                                            "id_token": f"{livevox.SSO_TOKEN_PREFIX}matrix"})),
-    Operation("livevox", "validate",
-              lambda api, url: _ok(api.post("/livevox/sessions", json=LOGIN))["session_id"],
-              lambda api, session_id: api.get(f"/livevox/sessions/{session_id}")),
-    Operation("livevox", "logout",
-              lambda api, url: _ok(api.post("/livevox/sessions", json=LOGIN))["session_id"],
-              lambda api, session_id: api.delete(f"/livevox/sessions/{session_id}")),
+    Operation(
+        "livevox",
+        "login",
+        lambda api, url: None,
+        lambda api, _: api.post("/livevox/sessions", json={"account": "demo"}),
+    ),
+    Operation(
+        "livevox",
+        "sso_login",
+        lambda api, url: None,
+        lambda api, _: api.post(
+            "/livevox/sessions/sso",
+            json={"client_name": livevox.CLIENT_NAME, "id_token": f"{livevox.SSO_TOKEN_PREFIX}matrix"},
+        ),
+    ),
+    Operation(
+        "livevox",
+        "validate",
+        lambda api, url: _ok(api.post("/livevox/sessions", json=LOGIN))["session_id"],
+        lambda api, session_id: api.get(f"/livevox/sessions/{session_id}"),
+    ),
+    Operation(
+        "livevox",
+        "logout",
+        lambda api, url: _ok(api.post("/livevox/sessions", json=LOGIN))["session_id"],
+        lambda api, session_id: api.delete(f"/livevox/sessions/{session_id}"),
+    ),
 ]
-IDS = ["bazaarvoice.authenticateuser(json)", "bazaarvoice.authenticateuser(page)", "loudvoice.session_start",
-       "loudvoice.session_delete", "livevox.login(direct)", "livevox.login(account)", "livevox.sso_login",
-       "livevox.validate", "livevox.logout"]
+IDS = [
+    "bazaarvoice.authenticateuser(json)",
+    "bazaarvoice.authenticateuser(page)",
+    "loudvoice.session_start",
+    "loudvoice.session_delete",
+    "livevox.login(direct)",
+    "livevox.login(account)",
+    "livevox.sso_login",
+    "livevox.validate",
+    "livevox.logout",
+]
 
 
 def _snapshot(aws: AwsBackend) -> list[str]:
@@ -89,8 +124,9 @@ def _snapshot(aws: AwsBackend) -> list[str]:
 
 @pytest.mark.parametrize("mode", sorted(PROMISED))
 @pytest.mark.parametrize("operation", OPERATIONS, ids=IDS)
-def test_a_vendor_fault_gets_the_promised_answer_and_writes_nothing(operation: Operation, mode: str, api: Api,
-                                                                    aws: AwsBackend, sandbox_url: str) -> None:
+def test_a_vendor_fault_gets_the_promised_answer_and_writes_nothing(
+    operation: Operation, mode: str, api: Api, aws: AwsBackend, sandbox_url: str
+) -> None:
     label = f"{operation.vendor}.{operation.name} {mode}"
     tally("faults.tried", label)
     ready = operation.prepare(api, sandbox_url)

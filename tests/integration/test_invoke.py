@@ -31,8 +31,15 @@ def closed_port() -> int:
 
 def run_invoke(*args: str, ports: dict[str, int], **extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **{f"AUTHHOOKS_{name.upper()}_PORT": str(port) for name, port in ports.items()}, **extra}
-    return subprocess.run([sys.executable, "-m", "local.invoke", *args], cwd=template.ROOT, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "local.invoke", *args],
+        cwd=template.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def assert_a_payload_2_result(stdout: str) -> None:
@@ -57,8 +64,10 @@ def running_stack() -> Iterator[Stack]:
 
 
 def test_with_a_dev_stack_up_it_uses_that_stack(running_stack: Stack) -> None:
-    ports = {"dynamodb": int(running_stack.dynamodb_url.rsplit(":", 1)[1]),
-             "sandbox": int(running_stack.sandbox_url.rsplit(":", 1)[1])}
+    ports = {
+        "dynamodb": int(running_stack.dynamodb_url.rsplit(":", 1)[1]),
+        "sandbox": int(running_stack.sandbox_url.rsplit(":", 1)[1]),
+    }
 
     done = run_invoke("LiveVoxLoginFunction", str(EVENT), ports=ports)
 
@@ -118,10 +127,11 @@ def test_without_a_dev_stack_placeholders_are_filled_with_live_values(path: Path
 
 
 def test_with_a_dev_stack_up_the_placeholder_is_a_session_of_that_stack(running_stack: Stack) -> None:
-    ports = {"dynamodb": int(running_stack.dynamodb_url.rsplit(":", 1)[1]),
-             "sandbox": int(running_stack.sandbox_url.rsplit(":", 1)[1])}
-    done = run_invoke("LiveVoxLoginFunction", str(template.ROOT / "events" / "livevox_get_session.json"),
-                      ports=ports)
+    ports = {
+        "dynamodb": int(running_stack.dynamodb_url.rsplit(":", 1)[1]),
+        "sandbox": int(running_stack.sandbox_url.rsplit(":", 1)[1]),
+    }
+    done = run_invoke("LiveVoxLoginFunction", str(template.ROOT / "events" / "livevox_get_session.json"), ports=ports)
 
     assert done.returncode == 0, done.stderr
     session_id = json.loads(json.loads(done.stdout)["body"])["session_id"]
@@ -133,8 +143,12 @@ def test_a_placeholder_that_needs_a_sandbox_is_refused_when_the_vendor_is_real()
     path = template.ROOT / "events" / "bazaarvoice_confirm_post.json"
     overrides = {"AUTHHOOKS_PARAMETER_OVERRIDES": "BazaarvoiceApiUrl=https://stg.api.bazaarvoice.com"}
 
-    done = run_invoke("BazaarvoiceConfirmFunction", str(path), ports={"dynamodb": closed_port(),
-                                                                      "sandbox": closed_port()}, **overrides)
+    done = run_invoke(
+        "BazaarvoiceConfirmFunction",
+        str(path),
+        ports={"dynamodb": closed_port(), "sandbox": closed_port()},
+        **overrides,
+    )
 
     assert done.returncode == 2 and done.stdout == ""
     assert "events/bazaarvoice_confirm_post.json holds the placeholder <bv_authtoken>" in done.stderr
@@ -165,5 +179,7 @@ def test_sam_invoke_gets_a_copy_filled_from_its_stack(running_stack: Stack, tmp_
     assert event["rawPath"] == f"/loudvoice/sessions/{token}"
     assert requests.get(f"{running_stack.api_url}/loudvoice/sessions/{token}", timeout=30).status_code == 200
     untouched = template.ROOT / "events" / "loudvoice_start_session.json"
-    assert sam.filled_event(untouched, running_stack.sandbox_url, running_stack.dynamodb_url,
-                            build_dir=tmp_path) == untouched
+    assert (
+        sam.filled_event(untouched, running_stack.sandbox_url, running_stack.dynamodb_url, build_dir=tmp_path)
+        == untouched
+    )

@@ -65,8 +65,7 @@ def serve(api: Api, sandbox_url: str, parameters: dict[str, str]) -> Iterator[Ga
 @pytest.fixture
 def jwt_api(api: Api, sandbox_url: str) -> Iterator[Gateway]:
     """The local API with the server routes behind the sandbox's test issuer."""
-    yield from serve(api, sandbox_url, {"JwtIssuer": SandboxClient(sandbox_url).issuer_url,
-                                        "JwtAudience": AUDIENCES})
+    yield from serve(api, sandbox_url, {"JwtIssuer": SandboxClient(sandbox_url).issuer_url, "JwtAudience": AUDIENCES})
 
 
 @pytest.fixture
@@ -106,8 +105,7 @@ def test_client_id_stands_for_a_missing_audience(jwt_api: Gateway) -> None:
     assert jwt_api.call("PUT", "/loudvoice/sessions", token, json=AUTHOR).status_code == 401
 
 
-def test_the_bazaarvoice_user_route_takes_a_bearer_token_and_the_landing_routes_stay_public(
-        jwt_api: Gateway) -> None:
+def test_the_bazaarvoice_user_route_takes_a_bearer_token_and_the_landing_routes_stay_public(jwt_api: Gateway) -> None:
     minted = jwt_api.sandbox.mint_bazaarvoice_token()
     assert jwt_api.call("GET", f"/bazaarvoice/confirm?bv_authtoken={minted['bv_authtoken']}").status_code == 200
     confirmed = jwt_api.call("POST", "/bazaarvoice/confirm", json={"bv_authtoken": minted["bv_authtoken"]})
@@ -151,15 +149,18 @@ def _sigv4_only(url: str) -> dict[str, str]:
 
 
 REFUSALS = {
-    "wrong audience": (lambda s: {"token": s.mint_jwt(aud="someone-else")},
-                       "the token does not have a valid audience"),
+    "wrong audience": (lambda s: {"token": s.mint_jwt(aud="someone-else")}, "the token does not have a valid audience"),
     "no audience at all": (lambda s: {"token": s.mint_jwt(aud=None)}, "the token does not have a valid audience"),
-    "wrong issuer": (lambda s: {"token": s.mint_jwt(iss="https://login.example.com/")},
-                     "the token does not have a valid issuer"),
+    "wrong issuer": (
+        lambda s: {"token": s.mint_jwt(iss="https://login.example.com/")},
+        "the token does not have a valid issuer",
+    ),
     "expired": (lambda s: {"token": s.mint_jwt(ttl=-60)}, "the token has expired"),
     "bad signature": (lambda s: {"token": _tampered(s.mint_jwt())}, "the token's signature is invalid"),
-    "unknown kid": (lambda s: {"token": _foreign_token(s, "not-a-published-kid")},
-                    "no key of the issuer has kid not-a-published-kid"),
+    "unknown kid": (
+        lambda s: {"token": _foreign_token(s, "not-a-published-kid")},
+        "no key of the issuer has kid not-a-published-kid",
+    ),
     "not a JWT": (lambda s: {"token": "opaque-access-token"}, "the token is not a JWT"),
     "no Authorization header": (lambda s: {}, "no token in the Authorization header"),
 }
@@ -212,23 +213,31 @@ def test_the_issuer_publishes_discovery_and_keys(sandbox_url: str) -> None:
     token = client.mint_jwt(sub="someone", ttl=120)
     header = jwt.get_unverified_header(token)
     assert header == {"alg": "RS256", "kid": key["kid"], "typ": "JWT"}
-    claims = jwt.decode(token, jwt.PyJWK(key).key, algorithms=["RS256"], audience=issuer.AUDIENCE,
-                        issuer=client.issuer_url)
+    claims = jwt.decode(
+        token, jwt.PyJWK(key).key, algorithms=["RS256"], audience=issuer.AUDIENCE, issuer=client.issuer_url
+    )
     assert claims["sub"] == "someone" and claims["exp"] - claims["iat"] == 120
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    ("a", "a"), (1700000000, "1700000000"), (True, "true"), (["a", "b"], "[a b]"), ({"k": 1}, '{"k":1}'),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("a", "a"),
+        (1700000000, "1700000000"),
+        (True, "true"),
+        (["a", "b"], "[a b]"),
+        ({"k": 1}, '{"k":1}'),
+    ],
+)
 def test_claims_reach_the_function_as_text(value: Any, text: str) -> None:
     assert claim_text(value) == text
 
 
 # --- the README's JWT examples, run as written against the local API in JWT mode ----------------------------
 
+
 def _run(command: list[str], **env: str) -> str:
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env}, timeout=60,
-                          check=False)
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env}, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -256,11 +265,15 @@ def test_the_readme_local_walk_through_mints_a_token_and_is_refused_without_it(j
     assert len(jwt_api.invoked) == 1
 
 
-@pytest.mark.parametrize(("issuer_url", "audience", "problem"), [
-    ("http://login.example.com/", ("a",), "must be an https URL"),
-    ("https://login.example.com/", (), "needs JwtAudience"),
-])
-def test_an_issuer_the_stack_cannot_honour_is_refused_at_start(issuer_url: str, audience: tuple[str, ...],
-                                                               problem: str) -> None:
+@pytest.mark.parametrize(
+    ("issuer_url", "audience", "problem"),
+    [
+        ("http://login.example.com/", ("a",), "must be an https URL"),
+        ("https://login.example.com/", (), "needs JwtAudience"),
+    ],
+)
+def test_an_issuer_the_stack_cannot_honour_is_refused_at_start(
+    issuer_url: str, audience: tuple[str, ...], problem: str
+) -> None:
     with pytest.raises(ValueError, match=problem):
         JwtCheck(JwtAuthorizer("JwtAuthorizer", issuer_url, audience))

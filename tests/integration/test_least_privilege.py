@@ -67,8 +67,9 @@ def allowed_by_role(role: dict[str, Any]) -> Allowed:
                 allowed.key_patterns.update(patterns["dynamodb:LeadingKeys"])
             elif services == {"secretsmanager"}:
                 allowed.secret_actions.update(actions)
-                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [
-                    statement["Resource"]]
+                resources = (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                )
                 allowed.secrets.update(config.secret_name(_secret_ref(r)) for r in resources)
             else:
                 raise AssertionError(f"a role may reach DynamoDB and Secrets Manager only: {statement}")
@@ -98,32 +99,44 @@ def test_recorder_sees_the_function_behind_each_call(api: Any) -> None:
 
     before = set(aws_calls.calls)
     user = f"recorder-{uuid.uuid4().hex}"  # a key no earlier test of the session used
-    answer = api.post("/livevox/sessions", json={"client_name": "SANDBOX", "user_name": user,
-                                                 "password": "sandbox-password", "agent": False})
+    answer = api.post(
+        "/livevox/sessions",
+        json={"client_name": "SANDBOX", "user_name": user, "password": "sandbox-password", "agent": False},
+    )
     assert answer.status == 200, answer.text
     new = set(aws_calls.calls) - before
     assert {c.function for c in new} == {"LiveVoxLoginFunction"}
     assert any(c.operation == "PutItem" and c.target.startswith("lvx#session#") for c in new), new
-    assert aws_calls.Call("LiveVoxLoginFunction", "secretsmanager", "GetSecretValue",
-                          config.secret_name("LiveVoxSecret")) in aws_calls.calls
+    assert (
+        aws_calls.Call("LiveVoxLoginFunction", "secretsmanager", "GetSecretValue", config.secret_name("LiveVoxSecret"))
+        in aws_calls.calls
+    )
 
 
 @pytest.mark.after_suite
 def test_each_role_allows_exactly_what_its_code_calls(request: pytest.FixtureRequest, translated: dict) -> None:
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        pytest.skip("judges the whole run's calls, which one parallel worker does not see: make test runs it after "
-                    "the parallel run (pytest -m after_suite, with the workers' records)")
+        pytest.skip(
+            "judges the whole run's calls, which one parallel worker does not see: make test runs it after "
+            "the parallel run (pytest -m after_suite, with the workers' records)"
+        )
     whole, recorded_ran = aws_calls.whole_run()
     ran = {item.nodeid for item in request.session.items} | recorded_ran
     missing_tests = [d for d in FUNCTION_TESTS if not any(node.startswith(d) for node in ran)]
     if missing_tests:
-        pytest.skip(f"judges the calls recorded by {', '.join(missing_tests)}: run them in the same session "
-                    "(make test does)")
+        pytest.skip(
+            f"judges the calls recorded by {', '.join(missing_tests)}: run them in the same session (make test does)"
+        )
     used = used_by_code(whole)
     problems = mismatches(translated, used)
-    recorded = {fn: {"actions": sorted(u.table_actions | u.secret_actions),
-                     "prefixes": sorted({_prefix(k) for k in u.keys}), "secrets": sorted(u.secrets)}
-                for fn, u in used.items()}
+    recorded = {
+        fn: {
+            "actions": sorted(u.table_actions | u.secret_actions),
+            "prefixes": sorted({_prefix(k) for k in u.keys}),
+            "secrets": sorted(u.secrets),
+        }
+        for fn, u in used.items()
+    }
     assert not problems, "\n".join(problems) + "\nrecorded: " + json.dumps(recorded, indent=1)
 
 
@@ -141,8 +154,9 @@ def mismatches(translated: dict, used: dict[str, Used]) -> list[str]:
                 problems.append(f"{logical_id}: role allows {sorted(have - need)} ({kind}) the code never uses")
         outside = sorted({_prefix(k) for k in calls.keys if not any(fnmatchcase(k, p) for p in allowed.key_patterns)})
         if outside:
-            problems.append(f"{logical_id}: code reaches keys {outside} outside its LeadingKeys "
-                            f"{sorted(allowed.key_patterns)}")
+            problems.append(
+                f"{logical_id}: code reaches keys {outside} outside its LeadingKeys {sorted(allowed.key_patterns)}"
+            )
         idle = sorted(p for p in allowed.key_patterns if not any(fnmatchcase(k, p) for k in calls.keys))
         if idle:
             problems.append(f"{logical_id}: LeadingKeys {idle} match no key the code uses")
@@ -170,14 +184,23 @@ def test_the_comparison_reports_each_kind_of_difference(translated: dict) -> Non
 
 def test_key_prefixes_of_one_function_match_no_other_functions_pattern(translated: dict) -> None:
     """``lv#*`` must not cover ``lvx#`` keys (and so on): each store key kind belongs to one role."""
-    patterns = {fn: allowed_by_role(translated["Resources"][f"{fn}Role"]).key_patterns
-                for fn in template.functions(template.cached())}
+    patterns = {
+        fn: allowed_by_role(translated["Resources"][f"{fn}Role"]).key_patterns
+        for fn in template.functions(template.cached())
+    }
     from authhooks.store import Keys
 
-    samples = {"BazaarvoiceConfirmFunction": [Keys.bv_confirm("t"), Keys.bv_user("u"), Keys.bv_pending("t"),
-                                              Keys.bv_refused("t"), Keys.bv_user_confirmations("u")],
-               "LoudVoiceSessionFunction": [Keys.lv_session("t"), Keys.lv_author("a")],
-               "LiveVoxLoginFunction": [Keys.lvx_session("c", "u"), Keys.lvx_lock("c", "u"), Keys.lvx_session_id("s")]}
+    samples = {
+        "BazaarvoiceConfirmFunction": [
+            Keys.bv_confirm("t"),
+            Keys.bv_user("u"),
+            Keys.bv_pending("t"),
+            Keys.bv_refused("t"),
+            Keys.bv_user_confirmations("u"),
+        ],
+        "LoudVoiceSessionFunction": [Keys.lv_session("t"), Keys.lv_author("a")],
+        "LiveVoxLoginFunction": [Keys.lvx_session("c", "u"), Keys.lvx_lock("c", "u"), Keys.lvx_session_id("s")],
+    }
     for owner, keys in samples.items():
         for fn, fn_patterns in patterns.items():
             for key in keys:

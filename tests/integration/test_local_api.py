@@ -75,8 +75,15 @@ class Answer:
         return self.json()
 
 
-def send(base_url: str, method: str, path: str, headers: Sequence[tuple[str, str]] = (),
-         body: bytes | None = None, *, chunked: bool = False) -> Answer:
+def send(
+    base_url: str,
+    method: str,
+    path: str,
+    headers: Sequence[tuple[str, str]] = (),
+    body: bytes | None = None,
+    *,
+    chunked: bool = False,
+) -> Answer:
     """One request with exactly these headers (repeats kept), over a fresh connection."""
     address = urlsplit(base_url)
     conn = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
@@ -113,12 +120,20 @@ BINARY = bytes(range(256)) * 4
 
 
 def test_event_has_the_shape_of_a_sam_generated_event(gateway: str) -> None:
-    answer = send(gateway, "POST", "/livevox/any/x%20y?multi=1&multi=2&empty=&q=a%26b", [
-        ("Content-Type", "application/octet-stream"),
-        ("X-Repeated", "one"), ("X-Repeated", "two"),
-        ("Cookie", "a=1; b=2"), ("Cookie", "c=3"),
-        ("User-Agent", "fidelity-test"),
-    ], BINARY)
+    answer = send(
+        gateway,
+        "POST",
+        "/livevox/any/x%20y?multi=1&multi=2&empty=&q=a%26b",
+        [
+            ("Content-Type", "application/octet-stream"),
+            ("X-Repeated", "one"),
+            ("X-Repeated", "two"),
+            ("Cookie", "a=1; b=2"),
+            ("Cookie", "c=3"),
+            ("User-Agent", "fidelity-test"),
+        ],
+        BINARY,
+    )
 
     assert answer.status == 200
     event = answer.event()
@@ -136,7 +151,10 @@ def test_event_has_the_shape_of_a_sam_generated_event(gateway: str) -> None:
     assert event["headers"]["x-forwarded-for"] == "127.0.0.1"
     http_context = event["requestContext"]["http"]
     assert (http_context["method"], http_context["sourceIp"], http_context["userAgent"]) == (
-        "POST", "127.0.0.1", "fidelity-test")
+        "POST",
+        "127.0.0.1",
+        "fidelity-test",
+    )
     assert event["requestContext"]["authorizer"]["iam"]["accountId"] == events.ACCOUNT_ID
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == BINARY
@@ -161,12 +179,16 @@ def test_path_parameters_and_the_raw_path_arrive_decoded_as_http_apis_deliver_th
     assert event["rawPath"] == event["requestContext"]["http"]["path"] == "/loudvoice/sessions/a/b c"
 
 
-@pytest.mark.parametrize(("sent", "proxy", "raw_path"), [
-    ("/livevox/users%2Fu-1", "users/u-1", "/livevox/users/u-1"),
-    ("/livevox/users%252Fu-1", "users%2Fu-1", "/livevox/users%2Fu-1"),
-])
-def test_an_encoded_slash_is_routed_as_one_segment_but_delivered_decoded(gateway: str, sent: str, proxy: str,
-                                                                         raw_path: str) -> None:
+@pytest.mark.parametrize(
+    ("sent", "proxy", "raw_path"),
+    [
+        ("/livevox/users%2Fu-1", "users/u-1", "/livevox/users/u-1"),
+        ("/livevox/users%252Fu-1", "users%2Fu-1", "/livevox/users%2Fu-1"),
+    ],
+)
+def test_an_encoded_slash_is_routed_as_one_segment_but_delivered_decoded(
+    gateway: str, sent: str, proxy: str, raw_path: str
+) -> None:
     event = send(gateway, "GET", sent).event()
 
     # The catch-all matched the path as sent; the function still sees the decoded path.
@@ -183,15 +205,17 @@ def test_no_public_route_reaches_the_bazaarvoice_user_paths(gateway: str, sent: 
 def test_text_body_stays_text_also_when_chunked(gateway: str) -> None:
     payload = json.dumps({"author": {"name": "Zoë"}}).encode("utf-8")
     for chunked in (False, True):
-        event = send(gateway, "PUT", "/loudvoice/sessions", [("Content-Type", "application/json")], payload,
-                     chunked=chunked).event()
+        event = send(
+            gateway, "PUT", "/loudvoice/sessions", [("Content-Type", "application/json")], payload, chunked=chunked
+        ).event()
         assert event["isBase64Encoded"] is False
         assert event["body"].encode("utf-8") == payload
 
 
 def test_binary_response_and_every_set_cookie_come_back_intact(gateway: str) -> None:
-    answer = send(gateway, "POST", "/livevox/echo", [("Content-Type", "application/octet-stream"),
-                                                     ("X-Echo", "body")], BINARY)
+    answer = send(
+        gateway, "POST", "/livevox/echo", [("Content-Type", "application/octet-stream"), ("X-Echo", "body")], BINARY
+    )
 
     assert answer.status == 200
     assert answer.body == BINARY
@@ -206,8 +230,14 @@ def test_unknown_route_is_a_404_problem(gateway: str) -> None:
 
     assert answer.status == 404
     assert answer.headers["Content-Type"] == PROBLEM_JSON
-    assert answer.json() == {"type": "about:blank", "title": "Not found", "status": 404, "code": "not_found",
-                             "detail": "no route for GET /nowhere", "request_id": answer.headers["apigw-requestid"]}
+    assert answer.json() == {
+        "type": "about:blank",
+        "title": "Not found",
+        "status": 404,
+        "code": "not_found",
+        "detail": "no route for GET /nowhere",
+        "request_id": answer.headers["apigw-requestid"],
+    }
 
 
 def test_a_crashing_function_is_a_502_problem_without_a_trace(gateway: str) -> None:
@@ -237,7 +267,8 @@ def one_second_gateway() -> Iterator[tuple[str, runtime.FunctionPool]]:
 
 
 def test_a_hung_function_is_stopped_at_its_timeout_and_its_worker_replaced(
-        one_second_gateway: tuple[str, runtime.FunctionPool]) -> None:
+    one_second_gateway: tuple[str, runtime.FunctionPool],
+) -> None:
     url, pool = one_second_gateway
     first = send(url, "GET", "/loudvoice/sessions/x")
     hung_pid = int(first.headers["X-Echo-Pid"])
@@ -265,10 +296,20 @@ def test_a_result_over_lambdas_response_limit_fails_like_lambda(gateway: str) ->
 
 def test_an_event_over_lambdas_request_limit_fails_like_lambda(gateway: str) -> None:
     # Binary bodies reach Lambda base64-encoded: 5 MB become an event of about 6.7 MB.
-    big = send(gateway, "POST", "/livevox/echo", [("Content-Type", "application/octet-stream"), ("X-Echo", "body")],
-               b"\0" * (5 * 1024 * 1024))
-    fits = send(gateway, "POST", "/livevox/echo", [("Content-Type", "application/octet-stream"), ("X-Echo", "body")],
-                b"\0" * (4 * 1024 * 1024))
+    big = send(
+        gateway,
+        "POST",
+        "/livevox/echo",
+        [("Content-Type", "application/octet-stream"), ("X-Echo", "body")],
+        b"\0" * (5 * 1024 * 1024),
+    )
+    fits = send(
+        gateway,
+        "POST",
+        "/livevox/echo",
+        [("Content-Type", "application/octet-stream"), ("X-Echo", "body")],
+        b"\0" * (4 * 1024 * 1024),
+    )
 
     assert big.status == 500 and big.json() == INTERNAL_SERVER_ERROR
     assert fits.status == 200 and len(fits.body) == 4 * 1024 * 1024

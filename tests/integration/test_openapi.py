@@ -23,8 +23,12 @@ METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
 def operations() -> dict[tuple[str, str], dict[str, Any]]:
-    return {(method.upper(), path): item[method] for path, item in SPEC["paths"].items()
-            for method in METHODS if method in item}
+    return {
+        (method.upper(), path): item[method]
+        for path, item in SPEC["paths"].items()
+        for method in METHODS
+        if method in item
+    }
 
 
 def resolve(node: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +64,10 @@ def test_landing_routes_are_public_and_every_other_operation_needs_sigv4_or_a_jw
     assert SPEC["security"] == either
     scheme = SPEC["components"]["securitySchemes"]["sigv4"]
     assert (scheme["in"], scheme["name"], scheme["x-amazon-apigateway-authtype"]) == (
-        "header", "Authorization", "awsSigv4")
+        "header",
+        "Authorization",
+        "awsSigv4",
+    )
     bearer = SPEC["components"]["securitySchemes"]["bearer"]
     assert (bearer["type"], bearer["scheme"], bearer["bearerFormat"]) == ("http", "bearer", "JWT")
     routes = template_routes()
@@ -72,8 +79,11 @@ def test_landing_routes_are_public_and_every_other_operation_needs_sigv4_or_a_jw
 def test_path_parameters_match_the_template_paths() -> None:
     for (method, path), operation in operations().items():
         item = SPEC["paths"][path]
-        declared = {resolve(p)["name"] for p in [*item.get("parameters", []), *operation.get("parameters", [])]
-                    if resolve(p)["in"] == "path"}
+        declared = {
+            resolve(p)["name"]
+            for p in [*item.get("parameters", []), *operation.get("parameters", [])]
+            if resolve(p)["in"] == "path"
+        }
         assert declared == set(re.findall(r"\{(\w+)\}", path)), f"{method} {path}"
 
 
@@ -112,8 +122,15 @@ def test_the_problem_codes_are_the_error_taxonomy() -> None:
 
 def test_bodies_the_api_refuses_unknown_fields_of_say_so() -> None:
     schemas = SPEC["components"]["schemas"]
-    for name in ("AuthorSessionRequest", "AuthorByReference", "AuthorByIdentity", "AuthorByToken",
-                 "DirectCredentials", "NamedAccount", "SsoLoginRequest"):
+    for name in (
+        "AuthorSessionRequest",
+        "AuthorByReference",
+        "AuthorByIdentity",
+        "AuthorByToken",
+        "DirectCredentials",
+        "NamedAccount",
+        "SsoLoginRequest",
+    ):
         assert schemas[name]["additionalProperties"] is False, name
     # The confirm form takes whatever else a page posts; only the token and return_to are read.
     assert "additionalProperties" not in schemas["ConfirmRequest"]
@@ -143,8 +160,10 @@ def test_the_local_api_serves_the_document_and_a_docs_page_with_local_assets_onl
     assert "http" not in initializer.replace("/openapi.yaml", ""), "the page loads nothing from elsewhere"
 
 
-@pytest.mark.parametrize("path", ["/docs/../template.yaml", "/docs/%2e%2e/template.yaml", "/docs/nothing.js",
-                                  "/docs/swagger-ui-bundle.js.map"])
+@pytest.mark.parametrize(
+    "path",
+    ["/docs/../template.yaml", "/docs/%2e%2e/template.yaml", "/docs/nothing.js", "/docs/swagger-ui-bundle.js.map"],
+)
 def test_docs_serve_only_their_own_files(gateway: Any, path: str) -> None:
     host, port = gateway.url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)  # sends the path as written

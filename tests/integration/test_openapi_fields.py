@@ -49,8 +49,16 @@ SCHEMAS = _schemas()
 
 def test_every_parser_schema_is_found() -> None:
     names = {schema.openapi for schema in SCHEMAS}
-    assert names == {"ConfirmRequest", "AuthorSessionRequest", "AuthorByReference", "AuthorByIdentity",
-                     "AuthorByToken", "DirectCredentials", "NamedAccount", "SsoLoginRequest"}
+    assert names == {
+        "ConfirmRequest",
+        "AuthorSessionRequest",
+        "AuthorByReference",
+        "AuthorByIdentity",
+        "AuthorByToken",
+        "DirectCredentials",
+        "NamedAccount",
+        "SsoLoginRequest",
+    }
 
 
 @pytest.mark.parametrize("schema", SCHEMAS, ids=lambda s: s.openapi)

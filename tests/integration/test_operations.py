@@ -42,8 +42,9 @@ def test_versions_behind_the_live_alias_with_optional_gradual_deployment(gradual
     out = sam_transform({"GradualDeployment": gradual})
     aliases = of_type(out, "AWS::Lambda::Alias")
     groups = of_type(out, "AWS::CodeDeploy::DeploymentGroup")
-    integrations = str([i["Properties"]["IntegrationUri"]
-                        for i in of_type(out, "AWS::ApiGatewayV2::Integration").values()])
+    integrations = str(
+        [i["Properties"]["IntegrationUri"] for i in of_type(out, "AWS::ApiGatewayV2::Integration").values()]
+    )
     for logical_id in FUNCTIONS:
         alias = aliases[f"{logical_id}Aliaslive"]
         assert alias["Properties"]["Name"] == "live"
@@ -111,5 +112,9 @@ def test_shared_stacks_name_every_setting_without_a_safe_default(env: str) -> No
 
 def test_a_stack_without_a_loudvoice_site_is_refused() -> None:
     (assertion,) = TPL["Rules"]["LoudVoiceNeedsASite"]["Assertions"]
-    assert assertion["Assert"] == {"Fn::Or": [{"Fn::Not": [{"Fn::Equals": [{"Ref": "LoudVoiceSubdomain"}, ""]}]},
-                                              {"Fn::Not": [{"Fn::Equals": [{"Ref": "LoudVoiceApiUrl"}, ""]}]}]}
+    assert assertion["Assert"] == {
+        "Fn::Or": [
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "LoudVoiceSubdomain"}, ""]}]},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "LoudVoiceApiUrl"}, ""]}]},
+        ]
+    }

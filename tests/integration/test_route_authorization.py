@@ -48,8 +48,9 @@ def test_each_route_is_authorized_by_the_mode_and_calls_its_alias(parameters: di
     truth = condition_values(out, parameters)
     deployed = {name: chosen(r, truth) for name, r in deployed_resources(out, parameters).items()}
     jwt_mode = bool(parameters)
-    routes = {r["Properties"]["RouteKey"]: r["Properties"]
-              for r in of_type(deployed, "AWS::ApiGatewayV2::Route").values()}
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"] for r in of_type(deployed, "AWS::ApiGatewayV2::Route").values()
+    }
     expected = {f"{r.method} {r.path}": r for r in template.routes(TPL)}
     assert sorted(routes) == sorted(expected) and len(expected) == 14
 
@@ -68,14 +69,24 @@ def test_each_route_is_authorized_by_the_mode_and_calls_its_alias(parameters: di
         assert target, key
         integration = deployed[target[1]]["Properties"]
         assert (integration["ApiId"], integration["IntegrationType"], integration["PayloadFormatVersion"]) == (
-            {"Ref": "HttpApi"}, "AWS_PROXY", "2.0")
-        assert integration["IntegrationUri"] == {"Fn::Sub": (
-            "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
-            f"${{{route.function}.Arn}}:live/invocations")}, "the live alias of the route's function"
+            {"Ref": "HttpApi"},
+            "AWS_PROXY",
+            "2.0",
+        )
+        assert integration["IntegrationUri"] == {
+            "Fn::Sub": (
+                "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+                f"${{{route.function}.Arn}}:live/invocations"
+            )
+        }, "the live alias of the route's function"
         alias = f"{route.function}Aliaslive"
         assert out["Resources"][alias]["Properties"]["Name"] == "live"
-        grant = {"Action": "lambda:InvokeFunction", "FunctionName": {"Ref": alias},
-                 "Principal": "apigateway.amazonaws.com", "SourceArn": {"Fn::Sub": route_arn(route)}}
+        grant = {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Ref": alias},
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": {"Fn::Sub": route_arn(route)},
+        }
         assert permissions.count(grant) == 1, f"{key}: no permission for exactly this route and alias"
 
 
@@ -86,11 +97,21 @@ def test_the_jwt_authorizer_exists_in_jwt_mode_only(parameters: dict[str, str]) 
     if not parameters:
         assert authorizers == {}
         return
-    assert authorizers == {"JwtAuthorizer": {**authorizers["JwtAuthorizer"], "Properties": {
-        "ApiId": {"Ref": "HttpApi"}, "Name": "jwt", "AuthorizerType": "JWT",
-        "IdentitySource": ["$request.header.Authorization"],
-        "JwtConfiguration": {"Issuer": {"Ref": "JwtIssuer"}, "Audience": {"Fn::Split": [",", {"Ref": "JwtAudience"}]}},
-    }}}
+    assert authorizers == {
+        "JwtAuthorizer": {
+            **authorizers["JwtAuthorizer"],
+            "Properties": {
+                "ApiId": {"Ref": "HttpApi"},
+                "Name": "jwt",
+                "AuthorizerType": "JWT",
+                "IdentitySource": ["$request.header.Authorization"],
+                "JwtConfiguration": {
+                    "Issuer": {"Ref": "JwtIssuer"},
+                    "Audience": {"Fn::Split": [",", {"Ref": "JwtAudience"}]},
+                },
+            },
+        }
+    }
     # What the local stack's authorizer reads from the same resource.
     (config,) = template.jwt_authorizers(parameters, out).values()
     assert (config.issuer, config.audience) == (JWT["JwtIssuer"], ("authhooks-backend", "shop-backend"))
@@ -114,8 +135,10 @@ def test_the_api_has_no_openapi_body_and_one_default_stage(translated: dict) -> 
     (stage,) = of_type(translated["Resources"], "AWS::ApiGatewayV2::Stage").values()
     props = stage["Properties"]
     assert (props["StageName"], props["AutoDeploy"], props["ApiId"]) == ("$default", True, {"Ref": "HttpApi"})
-    assert props["DefaultRouteSettings"] == {"ThrottlingRateLimit": {"Ref": "ThrottleRateLimit"},
-                                             "ThrottlingBurstLimit": {"Ref": "ThrottleBurstLimit"}}
+    assert props["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": {"Ref": "ThrottleRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ThrottleBurstLimit"},
+    }
     assert props["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
 
 

@@ -33,8 +33,15 @@ def store(backend: Any, clock: Clock) -> Any:
 def test_get_returns_a_live_record_and_hides_an_expired_one(store: Any, backend: Any, clock: Clock) -> None:
     store.put("t#1", {"value": "a", "count": 3, "ratio": 0.5, "flag": True, "nested": {"n": 1}}, clock.now + 60)
     item = store.get("t#1")
-    assert item == {"pk": "t#1", "value": "a", "count": 3, "ratio": 0.5, "flag": True, "nested": {"n": 1},
-                    "expires_at": int(clock.now + 60)}
+    assert item == {
+        "pk": "t#1",
+        "value": "a",
+        "count": 3,
+        "ratio": 0.5,
+        "flag": True,
+        "nested": {"n": 1},
+        "expires_at": int(clock.now + 60),
+    }
 
     clock.advance(60)
     assert store.get("t#1") is None, "expires_at <= now must read as absent"

@@ -38,8 +38,9 @@ def test_handler_imports_from_the_built_artifact_with_only_the_layer_and_runtime
     """)
     env = {"PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
     # -I -S: no site-packages, no user site, no PYTHONPATH: only what we put on sys.path.
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", probe], capture_output=True, text=True, env=env,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["handler"] is True
@@ -72,8 +73,10 @@ def test_the_landing_function_has_reserved_concurrency_and_remembers_refusals() 
 def test_the_table_has_ttl_on_expires_at_pitr_and_encryption() -> None:
     props = template.resource_properties("TokensTable", TPL)
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
-    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True,
-                                                          "RecoveryPeriodInDays": {"Ref": "PitrRecoveryDays"}}
+    assert props["PointInTimeRecoverySpecification"] == {
+        "PointInTimeRecoveryEnabled": True,
+        "RecoveryPeriodInDays": {"Ref": "PitrRecoveryDays"},
+    }
     days = TPL["Parameters"]["PitrRecoveryDays"]
     assert (days["MinValue"], days["MaxValue"], days["Default"]) == (1, 35, 35), "DynamoDB allows 1 to 35 days"
     assert props["SSESpecification"]["SSEEnabled"] is True
@@ -123,6 +126,9 @@ def test_every_built_module_ships_compiled_for_the_runtime(directory: str) -> No
         data = compiled.read_bytes() if compiled.exists() else b""
         # PEP 552: magic of this Python, flags 0b01 (hash-based, source not checked), the source's hash.
         if (data[:4], int.from_bytes(data[4:8], "little"), data[8:16]) != (
-                importlib.util.MAGIC_NUMBER, 0b01, importlib.util.source_hash(source.read_bytes())):
+            importlib.util.MAGIC_NUMBER,
+            0b01,
+            importlib.util.source_hash(source.read_bytes()),
+        ):
             stale.append(str(source.relative_to(root)))
     assert stale == [], f"{len(stale)} of {len(sources)} modules lack a matching unchecked-hash .pyc: {stale[:5]}"

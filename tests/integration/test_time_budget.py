@@ -18,16 +18,18 @@ LOGIN = {"client_name": "SANDBOX", "user_name": "budget-user", "password": "sand
 
 def _invoke(api: Api, method: str, path: str, body: dict[str, Any], seconds_left: float) -> tuple[int, dict, float]:
     """Call the route's handler with a Lambda context that has only ``seconds_left`` before the timeout."""
-    route, event = events.routed_event(api.routes, method, path, headers={"Content-Type": "application/json"},
-                                       body=json.dumps(body))
+    route, event = events.routed_event(
+        api.routes, method, path, headers={"Content-Type": "application/json"}, body=json.dumps(body)
+    )
     context = runtime.LambdaContext(function_name=route.function, timeout_seconds=seconds_left)
     started = time.monotonic()
     result = api.handler(route.function)(event, context)
     return result["statusCode"], json.loads(result["body"]), time.monotonic() - started
 
 
-def test_a_login_waiting_for_a_dead_lease_gives_up_within_the_time_left(api: Api,
-                                                                         sandbox_client: SandboxClient) -> None:
+def test_a_login_waiting_for_a_dead_lease_gives_up_within_the_time_left(
+    api: Api, sandbox_client: SandboxClient
+) -> None:
     from livevox_login import login
 
     api.handler("LiveVoxLoginFunction")
@@ -44,14 +46,16 @@ def test_a_login_waiting_for_a_dead_lease_gives_up_within_the_time_left(api: Api
     assert "livevox.login" not in sandbox_client.calls()
 
 
-def test_a_vendor_call_never_waits_past_the_time_left(api: Api, sandbox_client: SandboxClient,
-                                                      monkeypatch: Any) -> None:
+def test_a_vendor_call_never_waits_past_the_time_left(
+    api: Api, sandbox_client: SandboxClient, monkeypatch: Any
+) -> None:
     monkeypatch.setenv("VENDOR_READ_TIMEOUT", "5")  # the configured timeout alone would wait for the answer
     settings.reset()
     sandbox_client.latency(4000)  # a vendor slower than the time this invocation has left
 
-    status, problem, elapsed = _invoke(api, "POST", "/livevox/sessions", {**LOGIN, "user_name": "slow"},
-                                       seconds_left=2.0)
+    status, problem, elapsed = _invoke(
+        api, "POST", "/livevox/sessions", {**LOGIN, "user_name": "slow"}, seconds_left=2.0
+    )
 
     assert status == 504 and problem["code"] == "vendor_timeout", problem
     assert elapsed < 2.0, f"the vendor call outlived the invocation ({elapsed:.1f} s)"

@@ -10,13 +10,16 @@ from tests.conftest import Api
 ODD = "%F3%B8%B0%96"
 
 
-@pytest.mark.parametrize(("method", "path", "field"), [
-    ("DELETE", f"/livevox/sessions/{ODD}", "session_id"),
-    ("GET", f"/livevox/sessions/{ODD}", "session_id"),
-    ("GET", f"/loudvoice/sessions/{ODD}", "session_token"),
-    ("GET", f"/bazaarvoice/users/{ODD}", "bv_user_id"),
-    ("GET", "/bazaarvoice/users/a%00b", "bv_user_id"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [
+        ("DELETE", f"/livevox/sessions/{ODD}", "session_id"),
+        ("GET", f"/livevox/sessions/{ODD}", "session_id"),
+        ("GET", f"/loudvoice/sessions/{ODD}", "session_token"),
+        ("GET", f"/bazaarvoice/users/{ODD}", "bv_user_id"),
+        ("GET", "/bazaarvoice/users/a%00b", "bv_user_id"),
+    ],
+)
 def test_an_unroutable_path_parameter_is_a_400_naming_it(api: Api, method: str, path: str, field: str) -> None:
     reply = api.request(method, path)
     assert reply.status == 400, reply.text

@@ -43,8 +43,12 @@ class Aws:
 
 def _client(service: str, url: str, attempts: int = ATTEMPTS) -> Any:
     retries: Any = {"mode": "standard", "total_max_attempts": attempts}
-    return boto3.client(service, endpoint_url=url, region_name=config.REGION,
-                        config=Config(retries=retries, read_timeout=READ_TIMEOUT, connect_timeout=1))
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=config.REGION,
+        config=Config(retries=retries, read_timeout=READ_TIMEOUT, connect_timeout=1),
+    )
 
 
 @pytest.fixture
@@ -52,12 +56,20 @@ def aws(sandbox_server: SandboxServer, moto_server: str) -> Iterator[Aws]:
     requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
     proxy_url = sandbox_server.start_aws_proxy(moto_server)
     moto_dynamodb = _client("dynamodb", moto_server)
-    moto_dynamodb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                               KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                               AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    moto_dynamodb.create_table(
+        TableName=TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+    )
     _client("secretsmanager", moto_server).create_secret(Name=SECRET, SecretString='{"k": "v"}')
-    yield Aws(SandboxClient(sandbox_server.url), proxy_url, _client("dynamodb", proxy_url),
-              _client("secretsmanager", proxy_url), moto_dynamodb)
+    yield Aws(
+        SandboxClient(sandbox_server.url),
+        proxy_url,
+        _client("dynamodb", proxy_url),
+        _client("secretsmanager", proxy_url),
+        moto_dynamodb,
+    )
 
 
 @dataclass(frozen=True)
@@ -70,10 +82,12 @@ class Call:
 
 
 CALLS = {
-    "dynamodb": Call("dynamodb", "PutItem",
-                     lambda aws: aws.dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "written"}})),
-    "secretsmanager": Call("secretsmanager", "GetSecretValue",
-                           lambda aws: aws.secretsmanager.get_secret_value(SecretId=SECRET)),
+    "dynamodb": Call(
+        "dynamodb", "PutItem", lambda aws: aws.dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "written"}})
+    ),
+    "secretsmanager": Call(
+        "secretsmanager", "GetSecretValue", lambda aws: aws.secretsmanager.get_secret_value(SecretId=SECRET)
+    ),
 }
 # What botocore parses out of each refusal: (HTTP status, error code).
 REFUSALS = {
@@ -148,21 +162,28 @@ def test_a_fault_hits_its_operation_only_and_requests_are_counted_by_operation(a
     aws.sandbox.fault("dynamodb", "GetItem", "error_500", count=ATTEMPTS)
 
     aws.dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "a"}})
-    aws.dynamodb.query(TableName=TABLE, KeyConditionExpression="pk = :pk",
-                       ExpressionAttributeValues={":pk": {"S": "a"}})
+    aws.dynamodb.query(
+        TableName=TABLE, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": "a"}}
+    )
     aws.secretsmanager.get_secret_value(SecretId=SECRET)
     with pytest.raises(botocore.exceptions.ClientError):
         aws.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}})
 
-    assert aws.sandbox.calls() == {"dynamodb.GetItem": ATTEMPTS, "dynamodb.PutItem": 1, "dynamodb.Query": 1,
-                                   "secretsmanager.GetSecretValue": 1}
+    assert aws.sandbox.calls() == {
+        "dynamodb.GetItem": ATTEMPTS,
+        "dynamodb.PutItem": 1,
+        "dynamodb.Query": 1,
+        "secretsmanager.GetSecretValue": 1,
+    }
 
 
 def test_a_fault_without_operation_hits_every_operation_of_its_service(aws: Aws) -> None:
     aws.sandbox.fault("dynamodb", None, "throttle", count=2 * ATTEMPTS)
 
-    for call in (lambda: aws.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}}),
-                 lambda: CALLS["dynamodb"].make(aws)):
+    for call in (
+        lambda: aws.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}}),
+        lambda: CALLS["dynamodb"].make(aws),
+    ):
         with pytest.raises(botocore.exceptions.ClientError):
             call()
     aws.secretsmanager.get_secret_value(SecretId=SECRET)
@@ -192,22 +213,51 @@ def test_reset_drops_aws_faults_and_counters(aws: Aws) -> None:
     CALLS["dynamodb"].make(aws)
 
 
-@pytest.mark.parametrize(("service", "target", "content_type", "mode", "status", "error_type"), [
-    ("dynamodb", "DynamoDB_20120810.PutItem", "application/x-amz-json-1.0", "throttle", 400,
-     "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"),
-    ("dynamodb", "DynamoDB_20120810.PutItem", "application/x-amz-json-1.0", "error_500", 500,
-     "com.amazonaws.dynamodb.v20120810#InternalServerError"),
-    ("secretsmanager", "secretsmanager.GetSecretValue", "application/x-amz-json-1.1", "throttle", 400,
-     "ThrottlingException"),
-    ("secretsmanager", "secretsmanager.GetSecretValue", "application/x-amz-json-1.1", "error_500", 500,
-     "InternalServiceError"),
-])
-def test_the_wire_answer_is_the_service_s(aws: Aws, service: str, target: str, content_type: str, mode: str,
-                                          status: int, error_type: str) -> None:
+@pytest.mark.parametrize(
+    ("service", "target", "content_type", "mode", "status", "error_type"),
+    [
+        (
+            "dynamodb",
+            "DynamoDB_20120810.PutItem",
+            "application/x-amz-json-1.0",
+            "throttle",
+            400,
+            "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+        ),
+        (
+            "dynamodb",
+            "DynamoDB_20120810.PutItem",
+            "application/x-amz-json-1.0",
+            "error_500",
+            500,
+            "com.amazonaws.dynamodb.v20120810#InternalServerError",
+        ),
+        (
+            "secretsmanager",
+            "secretsmanager.GetSecretValue",
+            "application/x-amz-json-1.1",
+            "throttle",
+            400,
+            "ThrottlingException",
+        ),
+        (
+            "secretsmanager",
+            "secretsmanager.GetSecretValue",
+            "application/x-amz-json-1.1",
+            "error_500",
+            500,
+            "InternalServiceError",
+        ),
+    ],
+)
+def test_the_wire_answer_is_the_service_s(
+    aws: Aws, service: str, target: str, content_type: str, mode: str, status: int, error_type: str
+) -> None:
     aws.sandbox.fault(service, target.partition(".")[2], mode)
 
-    answer = requests.post(aws.proxy_url, data=b"{}", timeout=5,
-                           headers={"X-Amz-Target": target, "Content-Type": content_type})
+    answer = requests.post(
+        aws.proxy_url, data=b"{}", timeout=5, headers={"X-Amz-Target": target, "Content-Type": content_type}
+    )
 
     assert answer.status_code == status
     assert answer.headers["Content-Type"] == content_type
@@ -227,14 +277,17 @@ def test_a_timeout_hold_ends_by_itself(aws: Aws) -> None:
     assert 0.5 <= time.monotonic() - started < 5, "held about as long as asked, then closed without an answer"
 
 
-@pytest.mark.parametrize("fault", [
-    {"vendor": "dynamodb", "operation": "Putitem", "mode": "throttle"},
-    {"vendor": "dynamodb", "operation": "PutItem", "mode": "garbage"},
-    {"vendor": "dynamodb", "operation": "PutItem", "mode": "rate_limit"},
-    {"vendor": "secretsmanager", "operation": "PutItem", "mode": "throttle"},
-    {"vendor": "s3", "operation": "PutObject", "mode": "throttle"},
-    {"vendor": "bazaarvoice", "operation": "authenticateuser", "mode": "throttle"},
-])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"vendor": "dynamodb", "operation": "Putitem", "mode": "throttle"},
+        {"vendor": "dynamodb", "operation": "PutItem", "mode": "garbage"},
+        {"vendor": "dynamodb", "operation": "PutItem", "mode": "rate_limit"},
+        {"vendor": "secretsmanager", "operation": "PutItem", "mode": "throttle"},
+        {"vendor": "s3", "operation": "PutObject", "mode": "throttle"},
+        {"vendor": "bazaarvoice", "operation": "authenticateuser", "mode": "throttle"},
+    ],
+)
 def test_invalid_aws_faults_are_refused(aws: Aws, fault: dict[str, str]) -> None:
     answer = requests.post(f"{aws.sandbox.url}/_sandbox/faults", json=fault, timeout=5)
 

@@ -153,8 +153,11 @@ def test_a_body_that_is_not_json(sandbox_url: str) -> None:
 
 def test_a_missing_api_version_is_the_generic_bad_request_naming_it(sandbox_url: str) -> None:
     token = mint_bv_token(sandbox_url)["bv_authtoken"]
-    response = requests.post(f"{sandbox_url}/bazaarvoice/data/authenticateuser.json",
-                             params={"PassKey": BV_PASSKEY, "authtoken": token}, timeout=5)
+    response = requests.post(
+        f"{sandbox_url}/bazaarvoice/data/authenticateuser.json",
+        params={"PassKey": BV_PASSKEY, "authtoken": token},
+        timeout=5,
+    )
     _classic_error(response, "ERROR_BAD_REQUEST")
     assert response.json()["Errors"][0]["Message"] == "Missing required parameter - apiversion."
     assert bv_exchange(sandbox_url, token).json()["HasErrors"] is False  # the token was not spent

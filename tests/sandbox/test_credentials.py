@@ -15,9 +15,13 @@ from tests.sandbox.vendor_calls import (
     mint_bv_token,
 )
 
-SEEDED = Credentials(bazaarvoice_passkey="canary-passkey-1", loudvoice_public_key="canary-public-2",
-                     loudvoice_private_key="canary-private-3", livevox_access_token="canary-access-4",
-                     livevox_password="canary-password-5")
+SEEDED = Credentials(
+    bazaarvoice_passkey="canary-passkey-1",
+    loudvoice_public_key="canary-public-2",
+    loudvoice_private_key="canary-private-3",
+    livevox_access_token="canary-access-4",
+    livevox_password="canary-password-5",
+)
 
 
 @pytest.fixture

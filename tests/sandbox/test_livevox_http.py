@@ -108,11 +108,13 @@ def test_validate_and_logout(sandbox_url: str) -> None:
     session_id = str(_login(lvx_login(sandbox_url))["sessionId"])
     valid = lvx_validate(sandbox_url, session_id)
     assert valid.status_code == 204 and valid.content == b""
-    by_header = requests.get(f"{sandbox_url}/livevox/session/validate",
-                             headers={**LVX_ACCESS, "LV-Session": session_id}, timeout=5)
+    by_header = requests.get(
+        f"{sandbox_url}/livevox/session/validate", headers={**LVX_ACCESS, "LV-Session": session_id}, timeout=5
+    )
     assert by_header.status_code == 204
-    without_access = requests.get(f"{sandbox_url}/livevox/session/validate", params={"sessionId": session_id},
-                                  timeout=5)
+    without_access = requests.get(
+        f"{sandbox_url}/livevox/session/validate", params={"sessionId": session_id}, timeout=5
+    )
     assert _error(without_access, 401) == "Invalid LV-Access token"
     logout = requests.delete(f"{sandbox_url}/livevox/session/logout/{session_id}", timeout=5)
     assert logout.status_code == 204 and logout.content == b""
@@ -179,7 +181,8 @@ def test_the_agent_flag_accepts_string_forms(sandbox_url: str, flag: Any, agent:
     response = requests.post(
         f"{sandbox_url}/livevox/session/login",
         json={"clientName": "SANDBOX", "userName": "Flagged", "password": "sandbox-password", "agent": flag},
-        headers=LVX_ACCESS, timeout=5,
+        headers=LVX_ACCESS,
+        timeout=5,
     )
     expected = _login(lvx_login(sandbox_url, "Flagged", agent=agent))
     assert _login(response)["sessionId"] == expected["sessionId"]

@@ -199,14 +199,20 @@ def test_refusals_name_the_node_as_oneall_does(sandbox_url: str) -> None:
 
 def test_an_unknown_site_is_404_before_any_key_check(sandbox_url: str) -> None:
     for auth in (LV_AUTH, ("wrong", "wrong")):
-        answer = requests.put(f"{sandbox_url}/loudvoice/sites/other/loudvoice/authors/sessions.json",
-                              json={"request": {"author_session": {"author": {"author_reference": "X"}}}},
-                              auth=auth, timeout=5)
+        answer = requests.put(
+            f"{sandbox_url}/loudvoice/sites/other/loudvoice/authors/sessions.json",
+            json={"request": {"author_session": {"author": {"author_reference": "X"}}}},
+            auth=auth,
+            timeout=5,
+        )
         _error(answer, 404)
         assert "subdomain [other]" in _info(answer)
-    known = requests.put(f"{sandbox_url}/loudvoice/sites/sandbox/loudvoice/authors/sessions.json",
-                         json={"request": {"author_session": {"author": {"author_reference": "X", "name": "X"}}}},
-                         auth=LV_AUTH, timeout=5)
+    known = requests.put(
+        f"{sandbox_url}/loudvoice/sites/sandbox/loudvoice/authors/sessions.json",
+        json={"request": {"author_session": {"author": {"author_reference": "X", "name": "X"}}}},
+        auth=LV_AUTH,
+        timeout=5,
+    )
     _session(known, 201)
 
 

@@ -38,8 +38,9 @@ def test_a_burst_of_concurrent_requests_on_the_sandbox_gets_no_reset(sandbox_url
     assert outcomes == [200] * CONCURRENT
 
 
-def test_a_burst_of_concurrent_requests_on_the_aws_proxy_gets_no_reset(sandbox_server: SandboxServer,
-                                                                       moto_server: str) -> None:
+def test_a_burst_of_concurrent_requests_on_the_aws_proxy_gets_no_reset(
+    sandbox_server: SandboxServer, moto_server: str
+) -> None:
     proxy = sandbox_server.start_aws_proxy(moto_server)
 
     outcomes = burst(proxy, "GET", "/moto-api/data.json")

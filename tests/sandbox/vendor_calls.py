@@ -79,8 +79,9 @@ def lvx_login(
 
 def lvx_validate(url: str, session_id: str) -> requests.Response:
     """`GET /session/validate?sessionId=<id>`."""
-    return requests.get(f"{url}/livevox/session/validate", params={"sessionId": session_id}, headers=LVX_ACCESS,
-                        timeout=TIMEOUT)
+    return requests.get(
+        f"{url}/livevox/session/validate", params={"sessionId": session_id}, headers=LVX_ACCESS, timeout=TIMEOUT
+    )
 
 
 def calls(url: str) -> dict[str, int]:
@@ -88,7 +89,8 @@ def calls(url: str) -> dict[str, int]:
     return SandboxClient(url).calls()
 
 
-def add_fault(url: str, vendor: str, mode: str, operation: str | None = None, count: int = 1,
-              seconds: float | None = None) -> dict[str, Any]:
+def add_fault(
+    url: str, vendor: str, mode: str, operation: str | None = None, count: int = 1, seconds: float | None = None
+) -> dict[str, Any]:
     """Queue a fault."""
     return SandboxClient(url).fault(vendor, operation, mode, count, seconds)

@@ -23,8 +23,12 @@ def _handler() -> Any:
         if thing_id == "quota":
             raise VendorRateLimited("vendor quota reached", retry_after=7)
         if thing_id == "bad":
-            raise InvalidRequest.of([FieldError("author.email", "not a valid email address"),
-                                     FieldError("expires_in", "must be an integer")])
+            raise InvalidRequest.of(
+                [
+                    FieldError("author.email", "not a valid email address"),
+                    FieldError("expires_in", "must be an integer"),
+                ]
+            )
         return {"id": thing_id}
 
     @app.post("/things")
@@ -35,8 +39,9 @@ def _handler() -> Any:
 
 
 def call(method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None) -> Any:
-    event = events.http_api_event(method, path, body=body, headers=headers or {"content-type": "application/json"},
-                                  request_id="req-1")
+    event = events.http_api_event(
+        method, path, body=body, headers=headers or {"content-type": "application/json"}, request_id="req-1"
+    )
     status, header_list, raw = events.http_response(_handler()(event, LambdaContext("test")))
     return status, dict(header_list), json.loads(raw) if raw else None
 
@@ -55,8 +60,13 @@ def test_a_bug_is_a_500_with_only_the_request_id() -> None:
     status, headers, body = call("GET", "/things/bug")
     assert status == 500
     assert headers["Content-Type"] == "application/problem+json"
-    assert body == {"type": "about:blank", "title": "Internal error", "status": 500, "code": "internal_error",
-                    "request_id": "req-1"}
+    assert body == {
+        "type": "about:blank",
+        "title": "Internal error",
+        "status": 500,
+        "code": "internal_error",
+        "request_id": "req-1",
+    }
 
 
 def test_service_errors_render_as_problem_json_with_retry_after() -> None:
@@ -83,13 +93,16 @@ def test_oversized_body_is_413_before_routing() -> None:
     assert status == 413 and body["code"] == "payload_too_large"
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ("", "a JSON object is required"),
-    ("[1, 2]", "must be a JSON object"),
-    ("{", "not valid JSON"),
-    ('{"a": 1, "a": 2}', "duplicate key"),
-    ("[" * 10_000 + "]" * 10_000, "JSON"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "a JSON object is required"),
+        ("[1, 2]", "must be a JSON object"),
+        ("{", "not valid JSON"),
+        ('{"a": 1, "a": 2}', "duplicate key"),
+        ("[" * 10_000 + "]" * 10_000, "JSON"),
+    ],
+)
 def test_json_body_problems_name_the_body(raw: str, message: str) -> None:
     status, _, body = call("POST", "/things", body=raw)
     assert status == 400 and body["errors"][0]["field"] == "body"
@@ -104,11 +117,13 @@ def test_invalid_utf8_is_a_400() -> None:
 
 
 def test_form_or_json_reads_both_and_refuses_other_types() -> None:
-    form = events.http_api_event("POST", "/x", body="bv_authtoken=abc&return_to=",
-                                 headers={"content-type": "application/x-www-form-urlencoded"})
+    form = events.http_api_event(
+        "POST", "/x", body="bv_authtoken=abc&return_to=", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert form_or_json(form) == {"bv_authtoken": "abc", "return_to": ""}
-    as_json = events.http_api_event("POST", "/x", body='{"bv_authtoken": "abc"}',
-                                    headers={"content-type": "application/json; charset=utf-8"})
+    as_json = events.http_api_event(
+        "POST", "/x", body='{"bv_authtoken": "abc"}', headers={"content-type": "application/json; charset=utf-8"}
+    )
     assert form_or_json(as_json) == {"bv_authtoken": "abc"}
     other = events.http_api_event("POST", "/x", body="x", headers={"content-type": "text/plain"})
     with pytest.raises(InvalidRequest) as caught:

@@ -13,9 +13,14 @@ def test_digest_is_sha256_hex() -> None:
 
 def test_keys_never_hold_the_raw_secret() -> None:
     secret = "tok-3f2a9c-very-secret"
-    for key in (Keys.bv_confirm(secret), Keys.lv_session(secret), Keys.lv_author(secret),
-                Keys.lvx_session("host", secret, "c", "u", "user"), Keys.lvx_lock("host", secret),
-                Keys.lvx_session_id(secret)):
+    for key in (
+        Keys.bv_confirm(secret),
+        Keys.lv_session(secret),
+        Keys.lv_author(secret),
+        Keys.lvx_session("host", secret, "c", "u", "user"),
+        Keys.lvx_lock("host", secret),
+        Keys.lvx_session_id(secret),
+    ):
         assert secret not in key
         assert len(key.rsplit("#", 1)[1]) == 64
 

@@ -24,7 +24,8 @@ def test_there_is_one_catalogue_per_language_the_page_offers_and_the_template_is
     fresh = tmp_path / "landing.pot"
     catalogue.write_pot(MESSAGES, fresh)
     assert (catalogue.LOCALES / "landing.pot").read_text(encoding="utf-8") == fresh.read_text(encoding="utf-8"), (
-        "landing.pot is stale: run `python -m local.catalogue`")
+        "landing.pot is stale: run `python -m local.catalogue`"
+    )
 
 
 @pytest.mark.parametrize("code", language.LANGUAGES)
@@ -51,13 +52,17 @@ def test_the_compiled_mo_is_exactly_the_po(code: str) -> None:
         mo = gettext.GNUTranslations(compiled)
     assert mo._catalog == po.messages  # type: ignore[attr-defined]
     assert landing.Text(code)("Continue to {site}", site="<Shop & Co>") == (
-        mo.gettext("Continue to {site}").format(site="&lt;Shop &amp; Co&gt;"))
+        mo.gettext("Continue to {site}").format(site="&lt;Shop &amp; Co&gt;")
+    )
 
 
 def test_the_reader_reads_what_translators_write(tmp_path: Path) -> None:
     po = tmp_path / "x.po"
-    po.write_text('# a comment\nmsgid ""\nmsgstr "Language: xx\\n"\n\n#, fuzzy, python-brace-format\nmsgid "A {site}"\n'
-                  'msgstr "B "\n"{site} \\"C\\""\n\nmsgid "D"\nmsgstr ""\n', encoding="utf-8")
+    po.write_text(
+        '# a comment\nmsgid ""\nmsgstr "Language: xx\\n"\n\n#, fuzzy, python-brace-format\nmsgid "A {site}"\n'
+        'msgstr "B "\n"{site} \\"C\\""\n\nmsgid "D"\nmsgstr ""\n',
+        encoding="utf-8",
+    )
     read = catalogue.read_po(po)
     assert read.messages == {"": "Language: xx\n", "A {site}": 'B {site} "C"', "D": ""}
     assert read.fuzzy == {"A {site}"}

@@ -88,8 +88,15 @@ def test_retries_are_bounded_and_cover_logins() -> None:
     assert worst < 15
 
 
-@pytest.mark.parametrize(("session_id", "segment"), [
-    ("..", "%2E%2E"), (".", "%2E"), ("a/b", "a%2Fb"), ("5eb4ad6c-1", "5eb4ad6c-1"), ("x?y#z", "x%3Fy%23z"),
-])
+@pytest.mark.parametrize(
+    ("session_id", "segment"),
+    [
+        ("..", "%2E%2E"),
+        (".", "%2E"),
+        ("a/b", "a%2Fb"),
+        ("5eb4ad6c-1", "5eb4ad6c-1"),
+        ("x?y#z", "x%3Fy%23z"),
+    ],
+)
 def test_session_ids_are_one_path_segment(session_id: str, segment: str) -> None:
     assert livevox.path_segment(session_id) == segment

@@ -21,8 +21,9 @@ def fields(body: dict[str, Any], parse: Any) -> dict[str, str]:
 
 def test_direct_credentials_with_agent_defaulting_to_false() -> None:
     assert login.login_request(DIRECT) == login.LoginRequest(login.Credentials("SANDBOX", "alice", "pw-123456", False))
-    assert login.login_request({**DIRECT, "agent": True}).who == login.Credentials("SANDBOX", "alice", "pw-123456",
-                                                                                   True)
+    assert login.login_request({**DIRECT, "agent": True}).who == login.Credentials(
+        "SANDBOX", "alice", "pw-123456", True
+    )
 
 
 def test_a_named_account() -> None:
@@ -44,8 +45,11 @@ def test_agent_names_fold_ascii_letters_only() -> None:
 
 
 def test_missing_credentials_name_every_field() -> None:
-    assert fields({}, login.login_request) == {"client_name": "required", "user_name": "required",
-                                               "password": "required"}
+    assert fields({}, login.login_request) == {
+        "client_name": "required",
+        "user_name": "required",
+        "password": "required",
+    }
 
 
 def test_account_and_credentials_together_are_refused() -> None:
@@ -56,7 +60,9 @@ def test_account_and_credentials_together_are_refused() -> None:
 
 def test_unknown_fields_are_named() -> None:
     assert fields({**DIRECT, "pasword": "x", "isAgent": True}, login.login_request) == {
-        "pasword": "unknown field", "isAgent": "unknown field"}
+        "pasword": "unknown field",
+        "isAgent": "unknown field",
+    }
 
 
 @pytest.mark.parametrize(
@@ -85,16 +91,20 @@ def test_account_must_be_a_non_empty_string() -> None:
 
 def test_sso_body() -> None:
     assert login.sso_request({"client_name": "SANDBOX", "id_token": "t" * 8192}) == login.SsoCredentials(
-        "SANDBOX", "t" * 8192, False)
+        "SANDBOX", "t" * 8192, False
+    )
     assert fields({"client_name": "SANDBOX", "id_token": "t" * 8193, "password": "x"}, login.sso_request) == {
-        "id_token": "must be at most 8192 characters", "password": "unknown field"}
+        "id_token": "must be at most 8192 characters",
+        "password": "unknown field",
+    }
     assert set(fields({}, login.sso_request)) == {"client_name", "id_token"}
 
 
 def test_caller_secrets_are_the_password_and_the_id_token() -> None:
     # Declared once, by the parsers: the fields whose values never reach a log line.
-    declared = {name for schema in (login.DIRECT, login.NAMED, login.SSO) for name, kind in schema.fields.items()
-                if kind.secret}
+    declared = {
+        name for schema in (login.DIRECT, login.NAMED, login.SSO) for name, kind in schema.fields.items() if kind.secret
+    }
     assert declared == {"password", "id_token"}
 
 

@@ -46,16 +46,28 @@ def envelope(status: int = 200, **session: Any) -> dict[str, Any]:
         "author": AUTHOR,
         **session,
     }
-    return {"response": {
-        "request": {"date": "Mon, 26 Mar 2018 17:35:43 +0200", "resource": "/loudvoice/authors/sessions.json",
-                    "status": {"flag": "success", "code": status, "info": "ok"}},
-        "result": {"data": {"author_session": data}}}}
+    return {
+        "response": {
+            "request": {
+                "date": "Mon, 26 Mar 2018 17:35:43 +0200",
+                "resource": "/loudvoice/authors/sessions.json",
+                "status": {"flag": "success", "code": status, "info": "ok"},
+            },
+            "result": {"data": {"author_session": data}},
+        }
+    }
 
 
 def refusal(status: int, info: str, headers: dict[str, str] | None = None) -> VendorResponse:
-    body = {"response": {"request": {"date": "Mon, 26 Mar 2018 17:35:43 +0200",
-                                     "resource": "/loudvoice/authors/sessions.json",
-                                     "status": {"flag": "error", "code": status, "info": info}}}}
+    body = {
+        "response": {
+            "request": {
+                "date": "Mon, 26 Mar 2018 17:35:43 +0200",
+                "resource": "/loudvoice/authors/sessions.json",
+                "status": {"flag": "error", "code": status, "info": info},
+            }
+        }
+    }
     return VendorResponse(status, CaseInsensitiveDict(headers or {}), body)
 
 
@@ -83,23 +95,34 @@ def test_without_date_expiration_the_lifetime_counts_from_creation() -> None:
     assert session.date_expiration == datetime(2018, 3, 26, 16, 33, 12, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("broken", [
-    None, [], {"response": {}}, {"response": {"result": {"data": {"author_session": "x"}}}},
-    envelope(author_session_token=None), envelope(author_session_token=""), envelope(author=None),
-    envelope(author={**AUTHOR, "author_token": None}),
-])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        None,
+        [],
+        {"response": {}},
+        {"response": {"result": {"data": {"author_session": "x"}}}},
+        envelope(author_session_token=None),
+        envelope(author_session_token=""),
+        envelope(author=None),
+        envelope(author={**AUTHOR, "author_token": None}),
+    ],
+)
 def test_an_answer_without_a_usable_session_is_refused(broken: Any) -> None:
     with pytest.raises(ValueError):
         parse_session(broken, status=200, expires_in=60)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Mon, 26 Mar 2018 17:33:12 +0200", datetime(2018, 3, 26, 15, 33, 12, tzinfo=UTC)),
-    ("Mon, 26 Mar 2018 15:33:12 +0000", datetime(2018, 3, 26, 15, 33, 12, tzinfo=UTC)),
-    ("Mon, 26 Mar 2018 15:33:12 -0000", datetime(2018, 3, 26, 15, 33, 12, tzinfo=UTC)),
-    ("Mon, 26 Mar 2018 15:33:12 GMT", datetime(2018, 3, 26, 15, 33, 12, tzinfo=UTC)),
-    ("26 Mar 2018 10:33:12 -0500", datetime(2018, 3, 26, 15, 33, 12, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mon, 26 Mar 2018 17:33:12 +0200", datetime(2018, 3, 26, 15, 33, 12, tzinfo=UTC)),
+        ("Mon, 26 Mar 2018 15:33:12 +0000", datetime(2018, 3, 26, 15, 33, 12, tzinfo=UTC)),
+        ("Mon, 26 Mar 2018 15:33:12 -0000", datetime(2018, 3, 26, 15, 33, 12, tzinfo=UTC)),
+        ("Mon, 26 Mar 2018 15:33:12 GMT", datetime(2018, 3, 26, 15, 33, 12, tzinfo=UTC)),
+        ("26 Mar 2018 10:33:12 -0500", datetime(2018, 3, 26, 15, 33, 12, tzinfo=UTC)),
+    ],
+)
 def test_rfc_2822_dates_become_aware_datetimes(text: str, expected: datetime) -> None:
     parsed = parse_date(text)
     assert parsed == expected
@@ -122,17 +145,24 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert parse_retry_after("soon", now) is None
 
 
-@pytest.mark.parametrize(("info", "field"), [
-    # OneAll names the refused node (VENDORS.md, "Evidence gathered later").
-    ("The node [request->author_session->author->email] is invalid, it must contain a valid email address",
-     "author.email"),
-    ("The node [request->author_session->author->name] is invalid, the name is required to create a new author",
-     "author.name"),
-    ("The node [request->author_session->author->picture_url] is invalid", "author.picture_url"),
-    ("The node [request->author_session->session->expires_in] is invalid, it must be an integer", "expires_in"),
-    ("The node [request->author_session] is invalid", "author"),
-    ("Something else went wrong", "author"),
-])
+@pytest.mark.parametrize(
+    ("info", "field"),
+    [
+        # OneAll names the refused node (VENDORS.md, "Evidence gathered later").
+        (
+            "The node [request->author_session->author->email] is invalid, it must contain a valid email address",
+            "author.email",
+        ),
+        (
+            "The node [request->author_session->author->name] is invalid, the name is required to create a new author",
+            "author.name",
+        ),
+        ("The node [request->author_session->author->picture_url] is invalid", "author.picture_url"),
+        ("The node [request->author_session->session->expires_in] is invalid, it must be an integer", "expires_in"),
+        ("The node [request->author_session] is invalid", "author"),
+        ("Something else went wrong", "author"),
+    ],
+)
 def test_400_is_invalid_request_with_the_vendors_text(info: str, field: str) -> None:
     error = vendor_error("session_start", refusal(400, info))
     assert isinstance(error, InvalidRequest)
@@ -191,8 +221,9 @@ def _template_timeouts() -> tuple[float, float]:
     return float(defaults["VendorConnectTimeout"]), float(defaults["VendorReadTimeout"])
 
 
-@pytest.mark.parametrize("timeouts", [_template_timeouts(), (1.0, 1.0), (1.0, 2.0), (1.0, 3.0), (2.0, 3.0),
-                                      (3.0, 10.0), (10.0, 10.0)])
+@pytest.mark.parametrize(
+    "timeouts", [_template_timeouts(), (1.0, 1.0), (1.0, 2.0), (1.0, 3.0), (2.0, 3.0), (3.0, 10.0), (10.0, 10.0)]
+)
 def test_the_worst_case_stays_inside_the_budget(timeouts: tuple[float, float]) -> None:
     policy = retry_policy(*timeouts)
     retries = policy.connect + policy.read + policy.status
@@ -219,7 +250,6 @@ def test_worst_case_counts_every_attempt_and_the_backoff() -> None:
     assert worst_case_seconds(policy, 1.0, 1.0) == pytest.approx(3 * 2 + 2 * 1 + 1.4)
 
 
-
 def test_a_403_whose_info_says_a_limit_was_exceeded_is_rate_limited(log_lines: list[str]) -> None:
     error = vendor_error("session_start", refusal(403, "The API request limit of your plan has been exceeded"))
     assert isinstance(error, VendorRateLimited)
@@ -228,12 +258,15 @@ def test_a_403_whose_info_says_a_limit_was_exceeded_is_rate_limited(log_lines: l
     assert isinstance(vendor_error("session_start", refusal(403, "Exceeded limits for this site")), VendorRateLimited)
 
 
-@pytest.mark.parametrize("info", [
-    "The subdomain [wrong] is not linked to any OneAll site",
-    "No site has been found for this subdomain",  # says "not found", but of the site: our configuration
-    "Not Found",
-    "",
-])
+@pytest.mark.parametrize(
+    "info",
+    [
+        "The subdomain [wrong] is not linked to any OneAll site",
+        "No site has been found for this subdomain",  # says "not found", but of the site: our configuration
+        "Not Found",
+        "",
+    ],
+)
 def test_a_404_that_names_no_missing_thing_is_a_configuration_error(info: str, log_lines: list[str]) -> None:
     error = vendor_error("session_delete", refusal(404, info))
     assert isinstance(error, VendorRejected)
@@ -245,10 +278,18 @@ def test_a_404_in_oneall_node_form_is_not_found() -> None:
     assert isinstance(vendor_error("session_delete", refusal(404, info)), NotFound)
 
 
-@pytest.mark.parametrize(("status", "expected"), [
-    (401, VendorRejected), (403, VendorRejected), (404, VendorRejected), (429, VendorRateLimited),
-    (500, VendorUnavailable), (503, VendorUnavailable), (400, InvalidRequest),
-])
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (401, VendorRejected),
+        (403, VendorRejected),
+        (404, VendorRejected),
+        (429, VendorRateLimited),
+        (500, VendorUnavailable),
+        (503, VendorUnavailable),
+        (400, InvalidRequest),
+    ],
+)
 def test_a_body_that_is_not_json_is_mapped_by_its_status(status: int, expected: type) -> None:
     answer = VendorResponse(status, CaseInsensitiveDict({"Content-Type": "text/html"}), None, json_ok=False)
     assert isinstance(vendor_error("session_start", answer), expected)
@@ -258,15 +299,24 @@ def _now_plus(seconds: float) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("expiration", ["Fri, 31 Dec 9999 23:59:59 -0200", "Fri, 31 Dec 9999 23:59:59 +0000",
-                                        "Mon, 01 Jan 0001 00:00:00 +0200", "Thu, 01 Jan 1970 00:00:00 +0000",
-                                        "Mon, 26 Mar 2018 17:33:12 +0200"])
-def test_an_extreme_date_expiration_is_clamped_to_the_start_plus_the_lifetime(expiration: str,
-                                                                              log_lines: list[str]) -> None:
+@pytest.mark.parametrize(
+    "expiration",
+    [
+        "Fri, 31 Dec 9999 23:59:59 -0200",
+        "Fri, 31 Dec 9999 23:59:59 +0000",
+        "Mon, 01 Jan 0001 00:00:00 +0200",
+        "Thu, 01 Jan 1970 00:00:00 +0000",
+        "Mon, 26 Mar 2018 17:33:12 +0200",
+    ],
+)
+def test_an_extreme_date_expiration_is_clamped_to_the_start_plus_the_lifetime(
+    expiration: str, log_lines: list[str]
+) -> None:
     now = datetime.now(UTC)
     created = now.strftime("%a, %d %b %Y %H:%M:%S +0000")
-    session = parse_session(envelope(date_creation=created, date_expiration=expiration, expires_in=3600),
-                            status=200, expires_in=3600)
+    session = parse_session(
+        envelope(date_creation=created, date_expiration=expiration, expires_in=3600), status=200, expires_in=3600
+    )
     assert abs(session.date_expiration.timestamp() - (now.timestamp() + 3600)) < 2
     assert any("date_expiration" in json.loads(line)["message"] for line in log_lines)
 
@@ -286,7 +336,13 @@ def test_an_unbelievable_creation_date_falls_back_to_the_envelope_date_then_our_
 def test_a_date_expiration_within_the_lifetime_is_kept_with_its_offset() -> None:
     start = _now_plus(0).replace(microsecond=0)
     text = (start + timedelta(seconds=3600)).astimezone(timezone(timedelta(hours=2)))
-    session = parse_session(envelope(date_creation=start.strftime("%a, %d %b %Y %H:%M:%S +0000"),
-                                     date_expiration=text.strftime("%a, %d %b %Y %H:%M:%S +0200"), expires_in=3600),
-                            status=200, expires_in=3600)
+    session = parse_session(
+        envelope(
+            date_creation=start.strftime("%a, %d %b %Y %H:%M:%S +0000"),
+            date_expiration=text.strftime("%a, %d %b %Y %H:%M:%S +0200"),
+            expires_in=3600,
+        ),
+        status=200,
+        expires_in=3600,
+    )
     assert session.date_expiration == start + timedelta(seconds=3600)

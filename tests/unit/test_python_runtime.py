@@ -94,11 +94,19 @@ def test_a_venv_of_another_python_is_made_again(tmp_path: Path) -> None:
     assert "venv" not in _make("-n", "install", cwd=work, env=env).stdout, "a venv of the right Python is kept"
 
 
-def _make(*args: str, cwd: Path = template.ROOT, env: dict[str, str] | None = None,
-          check: bool = True) -> subprocess.CompletedProcess[str]:
+def _make(
+    *args: str, cwd: Path = template.ROOT, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     environment = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **(env or {})}
-    return subprocess.run(["make", "--no-print-directory", *args], cwd=cwd, env=environment,
-                          capture_output=True, text=True, timeout=60, check=check)
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=check,
+    )
 
 
 def _base_python() -> Path:

@@ -20,8 +20,15 @@ def _refused(reader: object, event: dict) -> InvalidRequest:
     return caught.value
 
 
-@pytest.mark.parametrize("body", ['{"password": "\\ud800"}', '{"a": ["x", {"b": "\\udfff"}]}', '{"\\ud83d": 1}',
-                                  '{"a": "ok \\ud83d then not a pair"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"password": "\\ud800"}',
+        '{"a": ["x", {"b": "\\udfff"}]}',
+        '{"\\ud83d": 1}',
+        '{"a": "ok \\ud83d then not a pair"}',
+    ],
+)
 def test_a_lone_surrogate_escape_anywhere_is_a_400(body: str) -> None:
     # It used to reach a SHA-256 key or a URL quote and fail there with a UnicodeEncodeError (a 500).
     error = _refused(json_object, _event(body, "application/json"))
@@ -32,15 +39,18 @@ def test_a_surrogate_pair_is_one_character_and_fine() -> None:
     assert json_object(_event('{"name": "\\ud83d\\ude00"}', "application/json")) == {"name": "\U0001f600"}
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml",
-                                          "multipart/form-data; boundary=x"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data; boundary=x"],
+)
 def test_json_routes_refuse_a_body_declared_as_something_else(content_type: str) -> None:
     error = _refused(json_object, _event('{"account": "demo"}', content_type))
     assert error.errors[0].field == "content-type"
 
 
-@pytest.mark.parametrize("content_type", [None, "application/json", "application/json; charset=utf-8",
-                                          "application/merge-patch+json"])
+@pytest.mark.parametrize(
+    "content_type", [None, "application/json", "application/json; charset=utf-8", "application/merge-patch+json"]
+)
 def test_json_routes_read_json_and_a_body_without_a_type(content_type: str | None) -> None:
     assert json_object(_event('{"account": "demo"}', content_type)) == {"account": "demo"}
 

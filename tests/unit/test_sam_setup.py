@@ -30,7 +30,8 @@ def test_template_copy_declares_the_endpoints_and_the_architecture(tmp_path: Pat
     assert path.parent == tmp_path  # beside the built template: its CodeUri paths still hold
     assert function_globals["Architectures"] == ["x86_64"]
     assert {"AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER"} <= set(
-        function_globals["Environment"]["Variables"])
+        function_globals["Environment"]["Variables"]
+    )
     assert copy["Resources"]["SharedLayer"]["Metadata"]["BuildArchitecture"] == "x86_64"
     original = template.load(template.TEMPLATE)
     for logical_id, resource in original["Resources"].items():
@@ -46,8 +47,12 @@ def test_template_copy_declares_the_endpoints_and_the_architecture(tmp_path: Pat
 
 def test_env_vars_are_the_stack_environments_with_called_urls_relayed() -> None:
     with SandboxServer(host="127.0.0.1", port=0) as sandbox, Relays("127.0.0.1") as relays:
-        variables = sam.env_vars(sandbox.url, "http://127.0.0.1:9", relays,
-                                 Settings(parameters={"LiveVoxApiUrl": "https://api.na4.livevox.com"}))
+        variables = sam.env_vars(
+            sandbox.url,
+            "http://127.0.0.1:9",
+            relays,
+            Settings(parameters={"LiveVoxApiUrl": "https://api.na4.livevox.com"}),
+        )
         livevox = variables["LiveVoxLoginFunction"]
         bazaarvoice = variables["BazaarvoiceConfirmFunction"]
         assert livevox["LIVEVOX_API_URL"] == "https://api.na4.livevox.com"  # not loopback: as given
@@ -99,9 +104,25 @@ def test_docker_proxy_holds_a_connection_until_the_container_listens(tmp_path: P
     status_read, status_write = os.pipe()
     # As dockerd starts it: the readiness pipe on file descriptor 3.
     proxy = subprocess.Popen(
-        ["/bin/bash", "-c", f'exec "$@" 3>&{status_write}', "bash", str(template.ROOT / "local" / "docker_proxy.py"),
-         "-proto", "tcp", "-host-ip", "127.0.0.1", "-host-port", str(host_port), "-container-ip", "127.0.0.1",
-         "-container-port", str(container_port)], pass_fds=(status_write,))
+        [
+            "/bin/bash",
+            "-c",
+            f'exec "$@" 3>&{status_write}',
+            "bash",
+            str(template.ROOT / "local" / "docker_proxy.py"),
+            "-proto",
+            "tcp",
+            "-host-ip",
+            "127.0.0.1",
+            "-host-port",
+            str(host_port),
+            "-container-ip",
+            "127.0.0.1",
+            "-container-port",
+            str(container_port),
+        ],
+        pass_fds=(status_write,),
+    )
     os.close(status_write)
     try:
         assert os.read(status_read, 2) == b"0\n"

@@ -42,7 +42,7 @@ def contrast(first: str, second: str) -> float:
 
 
 def _luminance(colour: str) -> float:
-    channels = [int(colour[index:index + 2], 16) / 255 for index in (1, 3, 5)]
+    channels = [int(colour[index : index + 2], 16) / 255 for index in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -56,8 +56,13 @@ def _https_url(name: str, value: str) -> str | None:
         port_ok = parts.port is None or parts.port > 0
     except ValueError:
         port_ok = False
-    if (port_ok and parts.scheme == "https" and parts.hostname and "@" not in parts.netloc
-            and set(value) <= _URL_CHARACTERS):
+    if (
+        port_ok
+        and parts.scheme == "https"
+        and parts.hostname
+        and "@" not in parts.netloc
+        and set(value) <= _URL_CHARACTERS
+    ):
         return value
     logger.warning("landing brand URL ignored: it must be an https URL", extra={"setting": name})
     return None
@@ -77,17 +82,22 @@ def _accent(value: str) -> str:
     ratio = contrast(value, "#ffffff")
     if ratio < MIN_CONTRAST:
         # Kept (it is the retailer's colour), but button text and links on it are hard to read.
-        logger.warning("landing accent colour has too little contrast with white text",
-                       extra={"accent": value, "contrast": round(ratio, 2), "minimum": MIN_CONTRAST})
+        logger.warning(
+            "landing accent colour has too little contrast with white text",
+            extra={"accent": value, "contrast": round(ratio, 2), "minimum": MIN_CONTRAST},
+        )
     return value.lower()
 
 
 @cache
 def _of(config: settings.Bazaarvoice) -> Brand:
-    return Brand(site_name=config.site_name, accent=_accent(config.accent_color),
-                 logo_url=_https_url("LandingLogoUrl", config.logo_url),
-                 support_url=_link("SupportUrl", config.support_url),
-                 privacy_url=_link("PrivacyUrl", config.privacy_url))
+    return Brand(
+        site_name=config.site_name,
+        accent=_accent(config.accent_color),
+        logo_url=_https_url("LandingLogoUrl", config.logo_url),
+        support_url=_link("SupportUrl", config.support_url),
+        privacy_url=_link("PrivacyUrl", config.privacy_url),
+    )
 
 
 def brand() -> Brand:

@@ -38,11 +38,15 @@ class Confirmation:
     already_confirmed: bool
 
 
-
 # The page posts whatever else a form carries: only these two are read.
-LINK = Schema({"bv_authtoken": Text(MAX_TOKEN_LENGTH, pattern="\\S", mismatch="required", secret=True),
-               "return_to": Text(MAX_RETURN_FIELD_LENGTH, minimum=0, required=False, nullable=True)},
-              openapi="ConfirmRequest", strict=False)
+LINK = Schema(
+    {
+        "bv_authtoken": Text(MAX_TOKEN_LENGTH, pattern="\\S", mismatch="required", secret=True),
+        "return_to": Text(MAX_RETURN_FIELD_LENGTH, minimum=0, required=False, nullable=True),
+    },
+    openapi="ConfirmRequest",
+    strict=False,
+)
 
 
 def landing_request(values: Mapping[str, Any]) -> tuple[str, str | None]:
@@ -79,7 +83,7 @@ def _origin(url: str) -> str | None:
     except ValueError:  # an unbalanced "[" or "]" (an IPv6 literal gone wrong)
         return None
     scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not url[len(scheme):].startswith("://"):
+    if scheme not in _DEFAULT_PORTS or not url[len(scheme) :].startswith("://"):
         return None  # relative, protocol-relative (//host), javascript:, https:/host and the like
     if "@" in parts.netloc or not parts.hostname:
         return None
@@ -100,9 +104,14 @@ def confirm(authtoken: str) -> Confirmation:
     common = settings.common()
     # Held over the vendor call and the writes after it; a holder that dies frees it after this.
     lease = int(common.connect_timeout + common.read_timeout + settings.bazaarvoice().store_retry_seconds) + 1
-    return token_store().single_flight(records.pending_key(authtoken), lease_seconds=lease, wait_seconds=lease,
-                                       work=lambda: _exchange(authtoken), done=lambda: _settled(authtoken),
-                                       busy=_still_in_progress)
+    return token_store().single_flight(
+        records.pending_key(authtoken),
+        lease_seconds=lease,
+        wait_seconds=lease,
+        work=lambda: _exchange(authtoken),
+        done=lambda: _settled(authtoken),
+        busy=_still_in_progress,
+    )
 
 
 def _settled(authtoken: str) -> Confirmation | None:
@@ -115,8 +124,9 @@ def _settled(authtoken: str) -> Confirmation | None:
             logger.warning("restored a user record its confirmation implies (an earlier write was lost)")
             metrics.add_metric(name="UserRecordsRepaired", unit=MetricUnit.Count, value=1)
         _count("already_confirmed")
-        return Confirmation(user_id, None, int(stored["confirmed_at"]), int(stored["expires_at"]),
-                            already_confirmed=True)
+        return Confirmation(
+            user_id, None, int(stored["confirmed_at"]), int(stored["expires_at"]), already_confirmed=True
+        )
     if records.refused(authtoken):
         _count("refused_again")
         raise _expired_link()
@@ -137,12 +147,15 @@ def _exchange(authtoken: str) -> Confirmation:
     if user_id is None:
         logger.info("user token carries no user id; storing the confirmation only")
     try:
-        retrying(lambda: records.save(authtoken, user_id, user.user_token, now, expires_at),
-                 seconds=settings.bazaarvoice().store_retry_seconds)
+        retrying(
+            lambda: records.save(authtoken, user_id, user.user_token, now, expires_at),
+            seconds=settings.bazaarvoice().store_retry_seconds,
+        )
     except StoreUnavailable:
         # Bazaarvoice did confirm: the shopper sees success and the caller still gets the token; the operator is told.
-        logger.error("Bazaarvoice confirmed a shopper but the user token could not be stored",
-                     extra={"bv_user_id": user_id})
+        logger.error(
+            "Bazaarvoice confirmed a shopper but the user token could not be stored", extra={"bv_user_id": user_id}
+        )
         metrics.add_metric(name="UserTokensNotStored", unit=MetricUnit.Count, value=1)
     _count("confirmed")
     return Confirmation(user_id, user.user_token, now, expires_at, already_confirmed=False)

@@ -46,8 +46,9 @@ def _template(name: str) -> string.Template:
 
 def render(name: str, **values: str) -> Markup:
     """A template with every value escaped, except values that are already ``Markup``."""
-    safe = {key: value if isinstance(value, Markup) else html.escape(value, quote=True)
-            for key, value in values.items()}
+    safe = {
+        key: value if isinstance(value, Markup) else html.escape(value, quote=True) for key, value in values.items()
+    }
     return Markup(_template(name).substitute(safe))
 
 
@@ -92,28 +93,58 @@ def _style(accent: str) -> Markup:
 def content_security_policy(brand: Brand) -> str:
     """The policy of every page: our hashed style and script, and images only from the logo's origin."""
     images = " ".join(filter(None, ["data:", brand.logo_origin]))
-    return (f"default-src 'none'; script-src {_source_hash(_SCRIPT)}; style-src {_source_hash(_style(brand.accent))}; "
-            f"img-src {images}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    return (
+        f"default-src 'none'; script-src {_source_hash(_SCRIPT)}; style-src {_source_hash(_style(brand.accent))}; "
+        f"img-src {images}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
 
 
-def _page(_: Text, status: int, title: Markup, content: Markup, *, tone: str, auto_submit: bool = False,
-          headers: dict[str, str] | None = None) -> Response:
+def _page(
+    _: Text,
+    status: int,
+    title: Markup,
+    content: Markup,
+    *,
+    tone: str,
+    auto_submit: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Response:
     shop = brand()
-    masthead = (render("logo.html", logo_url=shop.logo_url, site_name=shop.site_name) if shop.logo_url
-                else render("site_name.html", site_name=shop.site_name))
+    masthead = (
+        render("logo.html", logo_url=shop.logo_url, site_name=shop.site_name)
+        if shop.logo_url
+        else render("site_name.html", site_name=shop.site_name)
+    )
     links = _NOTHING
     if shop.support_url:
-        links += render("support.html", support_url=shop.support_url, need_help=_("Need help?"),
-                        contact=_("Contact {site} support", site=shop.site_name))
+        links += render(
+            "support.html",
+            support_url=shop.support_url,
+            need_help=_("Need help?"),
+            contact=_("Contact {site} support", site=shop.site_name),
+        )
     if shop.privacy_url:
         links += render("privacy.html", privacy_url=shop.privacy_url, privacy=_("Privacy policy"))
-    body = render("layout.html", lang=_.language, dir=languages.direction(_.language), title=title,
-                  site_name=shop.site_name, style=_style(shop.accent), masthead=masthead, tone=tone, content=content,
-                  footer=render("footer.html", links=Markup(links)) if links else _NOTHING,
-                  script=Markup(f"<script>{_SCRIPT}</script>\n") if auto_submit else _NOTHING)
+    body = render(
+        "layout.html",
+        lang=_.language,
+        dir=languages.direction(_.language),
+        title=title,
+        site_name=shop.site_name,
+        style=_style(shop.accent),
+        masthead=masthead,
+        tone=tone,
+        content=content,
+        footer=render("footer.html", links=Markup(links)) if links else _NOTHING,
+        script=Markup(f"<script>{_SCRIPT}</script>\n") if auto_submit else _NOTHING,
+    )
     # A plain str: the Lambda runtime (and the local worker pool) serializes the result.
-    return Response(status_code=status, content_type=HTML_TYPE, body=str(body),
-                    headers={"Content-Security-Policy": content_security_policy(shop), **(headers or {})})
+    return Response(
+        status_code=status,
+        content_type=HTML_TYPE,
+        body=str(body),
+        headers={"Content-Security-Policy": content_security_policy(shop), **(headers or {})},
+    )
 
 
 def _fields(_: Text, return_to: str | None) -> Markup:
@@ -124,8 +155,13 @@ def _fields(_: Text, return_to: str | None) -> Markup:
 
 def _notice(heading: Markup, *paragraphs: Markup, note: Markup = _NOTHING, action: Markup = _NOTHING) -> Markup:
     text = Markup("".join(render("paragraph.html", text=paragraph) for paragraph in paragraphs))
-    return render("notice.html", heading=heading, paragraphs=text, action=action,
-                  note=render("note.html", text=note) if note else _NOTHING)
+    return render(
+        "notice.html",
+        heading=heading,
+        paragraphs=text,
+        action=action,
+        note=render("note.html", text=note) if note else _NOTHING,
+    )
 
 
 def confirm_page(authtoken: str, return_to: str | None, language: str) -> Response:
@@ -142,28 +178,45 @@ def confirm_page(authtoken: str, return_to: str | None, language: str) -> Respon
         lead = _("Press the button to confirm the email address you gave with your review on {site}.", site=site)
         button, status = render("confirm_button.html", label=label), _NOTHING
     heading = _("Confirm your email address")
-    content = render("confirm.html", heading=heading, lead=lead, bv_authtoken=authtoken,
-                     fields=_fields(_, return_to), button=button, status=status,
-                     reassurance=_("This page only confirms your email address. "
-                                   "It never asks for a password or payment details."))
+    content = render(
+        "confirm.html",
+        heading=heading,
+        lead=lead,
+        bv_authtoken=authtoken,
+        fields=_fields(_, return_to),
+        button=button,
+        status=status,
+        reassurance=_("This page only confirms your email address. It never asks for a password or payment details."),
+    )
     return _page(_, 200, heading, content, tone="pending", auto_submit=auto)
 
 
 def confirmed_page(confirmation: Confirmation, return_to: str | None, language: str) -> Response:
     """Success, first time or again; with a link (never a timed redirect) back to an allow-listed ``return_to``."""
     _ = Text(language)
-    action = (render("return_link.html", return_to=return_to, label=_("Continue to {site}", site=brand().site_name))
-              if return_to else _NOTHING)
+    action = (
+        render("return_link.html", return_to=return_to, label=_("Continue to {site}", site=brand().site_name))
+        if return_to
+        else _NOTHING
+    )
     close = _("You can close this page.")
     if confirmation.already_confirmed:
-        content = _notice(_("Your email address is already confirmed"),
-                          _("You confirmed it earlier with this link, so there is nothing more to do."),
-                          note=close, action=action)
+        content = _notice(
+            _("Your email address is already confirmed"),
+            _("You confirmed it earlier with this link, so there is nothing more to do."),
+            note=close,
+            action=action,
+        )
         return _page(_, 200, _("Already confirmed"), content, tone="ok")
-    content = _notice(_("Your email address is confirmed"),
-                      _("Thank you! What you submitted will now go through our usual review, "
-                        "and you will not need to confirm your address again for a while."),
-                      note=close, action=action)
+    content = _notice(
+        _("Your email address is confirmed"),
+        _(
+            "Thank you! What you submitted will now go through our usual review, "
+            "and you will not need to confirm your address again for a while."
+        ),
+        note=close,
+        action=action,
+    )
     return _page(_, 200, _("Email address confirmed"), content, tone="ok")
 
 
@@ -172,27 +225,44 @@ def error_page(error: ServiceError, authtoken: str | None, return_to: str | None
     _ = Text(language)
     headers = error.response_headers()
     if isinstance(error, InvalidRequest):
-        content = _notice(_("This link is incomplete"),
-                          _("The confirmation link seems to have been cut short, "
-                            "so we cannot tell which address to confirm."),
-                          _("Please open the link from the email again. If your email program breaks it across "
-                            "lines, copy the whole address into your browser."))
+        content = _notice(
+            _("This link is incomplete"),
+            _("The confirmation link seems to have been cut short, so we cannot tell which address to confirm."),
+            _(
+                "Please open the link from the email again. If your email program breaks it across "
+                "lines, copy the whole address into your browser."
+            ),
+        )
         return _page(_, error.status, _("Incomplete link"), content, tone="problem", headers=headers)
     if isinstance(error, TokenInvalid):
-        content = _notice(_("This link has expired or was already used"),
-                          _("Confirmation links work only once, and only for a limited time."),
-                          _("If you still need to confirm your email address, submit your review again "
-                            "and we will send you a new link."))
+        content = _notice(
+            _("This link has expired or was already used"),
+            _("Confirmation links work only once, and only for a limited time."),
+            _(
+                "If you still need to confirm your email address, submit your review again "
+                "and we will send you a new link."
+            ),
+        )
         return _page(_, error.status, _("Link expired"), content, tone="problem", headers=headers)
-    retry = (render("retry.html", bv_authtoken=authtoken, fields=_fields(_, return_to), label=_("Try again"))
-             if authtoken else _NOTHING)
+    retry = (
+        render("retry.html", bv_authtoken=authtoken, fields=_fields(_, return_to), label=_("Try again"))
+        if authtoken
+        else _NOTHING
+    )
     if isinstance(error, VendorRateLimited):
-        content = _notice(_("Too many confirmations at once"),
-                          _("A lot of people are confirming right now. Nothing is lost: your link still works."),
-                          _("Please wait about a minute, then try again."), action=retry)
+        content = _notice(
+            _("Too many confirmations at once"),
+            _("A lot of people are confirming right now. Nothing is lost: your link still works."),
+            _("Please wait about a minute, then try again."),
+            action=retry,
+        )
         return _page(_, error.status, _("Please try again shortly"), content, tone="problem", headers=headers)
-    content = _notice(_("We could not confirm your email address just now"), _cause(_, error),
-                      _("Nothing is lost: your link still works. Please try again in a moment."), action=retry)
+    content = _notice(
+        _("We could not confirm your email address just now"),
+        _cause(_, error),
+        _("Nothing is lost: your link still works. Please try again in a moment."),
+        action=retry,
+    )
     return _page(_, error.status, _("Please try again"), content, tone="problem", headers=headers)
 
 

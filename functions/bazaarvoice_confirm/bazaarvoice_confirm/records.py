@@ -42,8 +42,12 @@ def user(bv_user_id: str) -> Item | None:
 def save(authtoken: str, bv_user_id: str | None, user_token: str, confirmed_at: int, expires_at: int) -> None:
     """Every record of a fresh exchange; safe to repeat. The confirmation first: it lets the shopper's retry succeed."""
     store = token_store()
-    store.put(Keys.bv_confirm(authtoken), {"kind": CONFIRM_KIND, "bv_user_id": bv_user_id, "user_token": user_token,
-                                           "confirmed_at": confirmed_at}, expires_at, only_if_absent=True)
+    store.put(
+        Keys.bv_confirm(authtoken),
+        {"kind": CONFIRM_KIND, "bv_user_id": bv_user_id, "user_token": user_token, "confirmed_at": confirmed_at},
+        expires_at,
+        only_if_absent=True,
+    )
     if bv_user_id is None:
         return
     _index(bv_user_id, digest(authtoken), expires_at)
@@ -55,9 +59,12 @@ def restore_user(authtoken: str, stored: Mapping[str, Any]) -> bool:
     bv_user_id = stored["bv_user_id"]
     expires_at = int(stored["expires_at"])
     _index(bv_user_id, digest(authtoken), expires_at)
-    return token_store().put(Keys.bv_user(bv_user_id),
-                             _user_attributes(bv_user_id, stored["user_token"], int(stored["confirmed_at"])),
-                             expires_at, only_if_absent=True)
+    return token_store().put(
+        Keys.bv_user(bv_user_id),
+        _user_attributes(bv_user_id, stored["user_token"], int(stored["confirmed_at"])),
+        expires_at,
+        only_if_absent=True,
+    )
 
 
 def _user_attributes(bv_user_id: str, user_token: str, confirmed_at: int) -> dict[str, Any]:
@@ -79,8 +86,11 @@ def _index(bv_user_id: str, token_digest: str, expires_at: int) -> None:
         kept = {d: int(e) for d, e in current.get("confirmations", {}).items() if int(e) > now}
         kept[token_digest] = expires_at
         version = int(current.get("version", 0))
-        changed = store.update(key, set={"confirmations": kept, "version": version + 1,
-                                         "expires_at": max(kept.values())}, require={"version": version})
+        changed = store.update(
+            key,
+            set={"confirmations": kept, "version": version + 1, "expires_at": max(kept.values())},
+            require={"version": version},
+        )
         if changed.item is not None:
             return
     logger.warning("the user's confirmation index kept changing under us", extra={"attempts": _INDEX_ATTEMPTS})

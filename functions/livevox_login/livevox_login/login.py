@@ -89,12 +89,22 @@ class Session:
 
 # --- requests -------------------------------------------------------------------------------------
 
-DIRECT = Schema({"client_name": Text(MAX_NAME), "user_name": Text(MAX_NAME),
-                 "password": Text(MAX_NAME, secret=True), "agent": Flag(), "fresh": Flag()},
-                openapi="DirectCredentials", extra=("account",))
+DIRECT = Schema(
+    {
+        "client_name": Text(MAX_NAME),
+        "user_name": Text(MAX_NAME),
+        "password": Text(MAX_NAME, secret=True),
+        "agent": Flag(),
+        "fresh": Flag(),
+    },
+    openapi="DirectCredentials",
+    extra=("account",),
+)
 NAMED = Schema({"account": Text(MAX_NAME), "fresh": Flag()}, openapi="NamedAccount", strict=False)
-SSO = Schema({"client_name": Text(MAX_NAME), "id_token": Text(MAX_ID_TOKEN, secret=True), "agent": Flag(),
-              "fresh": Flag()}, openapi="SsoLoginRequest")
+SSO = Schema(
+    {"client_name": Text(MAX_NAME), "id_token": Text(MAX_ID_TOKEN, secret=True), "agent": Flag(), "fresh": Flag()},
+    openapi="SsoLoginRequest",
+)
 # It travels in the LV-Session header: visible ASCII only (an HTTP header value cannot carry the rest).
 SESSION_ID = Text(MAX_NAME, pattern="^[!-~]+$", mismatch="not a LiveVox session id (visible ASCII)", secret=True)
 
@@ -107,8 +117,11 @@ def login_request(body: dict[str, Any]) -> LoginRequest:
         given = [name for name in DIRECT.fields if name in body and name not in NAMED.fields]
         if given:
             problems.append(FieldError("account", f"give either account or {', '.join(given)}, not both"))
-        problems.extend(FieldError(name[:64], "unknown field") for name in body
-                        if name not in NAMED.fields and name not in DIRECT.fields)
+        problems.extend(
+            FieldError(name[:64], "unknown field")
+            for name in body
+            if name not in NAMED.fields and name not in DIRECT.fields
+        )
         values = NAMED.parse(body, problems)
         raise_if(problems)
         return LoginRequest(Account(values["account"]), values["fresh"])
@@ -136,6 +149,7 @@ def session_id(value: str) -> str:
 
 # --- login ----------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Deployment:
     """What every login needs from the secret: the LV-Access token's fingerprint and the HMAC key."""
@@ -161,14 +175,20 @@ class _Deployment:
         accounts = self.secret.get("accounts")
         entry = accounts.get(name) if isinstance(accounts, dict) else None
         if entry is None:
-            raise NotFound("account: no credential set with that name",
-                           errors=[FieldError("account", "no credential set with that name")])
+            raise NotFound(
+                "account: no credential set with that name",
+                errors=[FieldError("account", "no credential set with that name")],
+            )
         agent = entry.get("agent", False) if isinstance(entry, dict) else None
         try:
             if not isinstance(entry, dict) or not isinstance(agent, bool):
                 raise ValueError("agent")
-            return Credentials(_stored_text(entry, "client_name"), _stored_text(entry, "user_name"),
-                               _stored_text(entry, "password"), agent)
+            return Credentials(
+                _stored_text(entry, "client_name"),
+                _stored_text(entry, "user_name"),
+                _stored_text(entry, "password"),
+                agent,
+            )
         except ValueError as exc:
             logger.error("LiveVox credential set is malformed", extra={"account": name, "field": str(exc)})
             raise CredentialsUnavailable("a LiveVox credential set is malformed") from exc
@@ -237,8 +257,9 @@ class _Attempt:
         self._unless_paused()  # first: a storm of wrong passwords is answered with one read more than a hit
         if records.refused(self.store, self.identity, self.mac):
             if self.account is not None:
-                logger.error("LiveVox refused the stored password of a named account lately",
-                             extra={"account": self.account})
+                logger.error(
+                    "LiveVox refused the stored password of a named account lately", extra={"account": self.account}
+                )
             raise Unauthorized("LiveVox refused this password recently")
 
     def work(self) -> Session:
@@ -289,19 +310,23 @@ class _Attempt:
         extra = {"refused_logins": int(count["count"]), "refusal_limit": settings.livevox().refusal_limit}
         if self.account is not None:
             # Our own stored password: every integration using this account is affected.
-            logger.error("LiveVox refused the stored password of a named account", extra={**extra,
-                                                                                           "account": self.account})
+            logger.error(
+                "LiveVox refused the stored password of a named account", extra={**extra, "account": self.account}
+            )
         else:
             logger.warning("LiveVox refused a login", extra=extra)
 
     def _paused(self, seen: Item) -> LoginPaused:
         retry_after = max(1, int(seen["expires_at"]) - self.store.now())
         metrics.add_metric(name="LoginPaused", unit=MetricUnit.Count, value=1)
-        logger.error("LiveVox logins of a user are paused: LiveVox refused them repeatedly and locks users after "
-                     "five failures", extra={"refused_logins": int(seen["count"]), "retry_after": retry_after,
-                                             "account": self.account})
-        return LoginPaused("LiveVox refused this user's logins repeatedly; logins are paused to avoid a lockout",
-                           retry_after=retry_after)
+        logger.error(
+            "LiveVox logins of a user are paused: LiveVox refused them repeatedly and locks users after five failures",
+            extra={"refused_logins": int(seen["count"]), "retry_after": retry_after, "account": self.account},
+        )
+        return LoginPaused(
+            "LiveVox refused this user's logins repeatedly; logins are paused to avoid a lockout",
+            retry_after=retry_after,
+        )
 
 
 def log_in(request: LoginRequest) -> Session:
@@ -316,8 +341,15 @@ def log_in(request: LoginRequest) -> Session:
     principal = fold_agent_name(credentials.user_name) if credentials.agent else credentials.user_name
     identity = deployment.identity(credentials.client_name, principal, "agent" if credentials.agent else "user")
     store = token_store()
-    attempt = _Attempt(store, identity, deployment.mac(credentials.password), credentials,
-                       who.name if isinstance(who, Account) else None, request.fresh, store.now())
+    attempt = _Attempt(
+        store,
+        identity,
+        deployment.mac(credentials.password),
+        credentials,
+        who.name if isinstance(who, Account) else None,
+        request.fresh,
+        store.now(),
+    )
     item = store.get(attempt.session_pk)
     hit = attempt.cached(item)
     if hit is not None:
@@ -325,10 +357,15 @@ def log_in(request: LoginRequest) -> Session:
     attempt.screen(item)  # a refused password or a paused user never waits for the lease
     config = settings.livevox()
     return store.single_flight(
-        Keys.lvx_lock(*identity), lease_seconds=config.lease_seconds, wait_seconds=config.login_wait_seconds,
-        done=attempt.settled, work=attempt.work,
-        busy=lambda: VendorUnavailable("a concurrent LiveVox login of this account did not finish in time",
-                                       retry_after=config.lease_seconds))
+        Keys.lvx_lock(*identity),
+        lease_seconds=config.lease_seconds,
+        wait_seconds=config.login_wait_seconds,
+        done=attempt.settled,
+        work=attempt.work,
+        busy=lambda: VendorUnavailable(
+            "a concurrent LiveVox login of this account did not finish in time", retry_after=config.lease_seconds
+        ),
+    )
 
 
 def _usable(store: TokenStore, item: Item) -> bool:
@@ -350,8 +387,9 @@ def _hit(store: TokenStore, item: Item) -> Session | None:
 
 def _vendor_login(credentials: Credentials) -> LiveVoxLogin:
     started = time.perf_counter()
-    answer = livevox.client().login(credentials.client_name, credentials.user_name, credentials.password,
-                                    credentials.agent)
+    answer = livevox.client().login(
+        credentials.client_name, credentials.user_name, credentials.password, credentials.agent
+    )
     _count_login(started, answer)
     return answer
 
@@ -375,8 +413,10 @@ def _count_login(started: float, answer: LiveVoxLogin) -> None:
     days = answer.days_until_password_expires
     if days is not None and days <= EXPIRING_SOON_DAYS:
         metrics.add_metric(name="PasswordExpiringSoon", unit=MetricUnit.Count, value=1)
-        logger.warning("LiveVox password expires soon", extra={"days_until_password_expires": days,
-                                                                "livevox_user_id": answer.user_id})
+        logger.warning(
+            "LiveVox password expires soon",
+            extra={"days_until_password_expires": days, "livevox_user_id": answer.user_id},
+        )
 
 
 def _days_left(store: TokenStore, item: Item) -> int | None:
@@ -402,6 +442,7 @@ def _answer(store: TokenStore, item: Item, *, cached: bool) -> Session:
 
 
 # --- validate and logout ----------------------------------------------------------------------------
+
 
 def check(session_id: str) -> int:
     """Until when the session is good, when we hold it and LiveVox still accepts it; else NotFound."""

@@ -69,8 +69,9 @@ def remember(store: TokenStore, session_pk: str, answer: LiveVoxLogin, agent: bo
 def confirm(store: TokenStore, session_pk: str, session_id: str) -> Item | None:
     """LiveVox confirmed a use of the session: it lives on from now, if the record still holds that session."""
     now = store.now()
-    updated = store.update(session_pk, set={"confirmed_at": now, "expires_at": expiry(now)},
-                           require={"session_id": session_id})
+    updated = store.update(
+        session_pk, set={"confirmed_at": now, "expires_at": expiry(now)}, require={"session_id": session_id}
+    )
     if updated.item is None:
         return None
     return _keep_pointer(store, session_pk, updated.item)
@@ -85,12 +86,14 @@ def _keep_pointer(store: TokenStore, session_pk: str, item: Item) -> Item:
     if int(item.get("pointer_expires_at", 0)) > int(item["expires_at"]) + SESSION_SECONDS:
         return item
     pointer_expires_at = store.now() + POINTER_SECONDS
-    renewed = store.touch(Keys.lvx_session_id(item["session_id"]), pointer_expires_at,
-                          require={"session_pk": session_pk})
+    renewed = store.touch(
+        Keys.lvx_session_id(item["session_id"]), pointer_expires_at, require={"session_pk": session_pk}
+    )
     if renewed.item is None:
         return item
-    updated = store.update(session_pk, set={"pointer_expires_at": pointer_expires_at},
-                           require={"session_id": item["session_id"]})
+    updated = store.update(
+        session_pk, set={"pointer_expires_at": pointer_expires_at}, require={"session_id": item["session_id"]}
+    )
     return updated.item or item
 
 
@@ -119,6 +122,7 @@ def drop_session(store: TokenStore, session_pk: str, session_id: str) -> None:
 
 
 # --- refusals -----------------------------------------------------------------------------------------
+
 
 def refused(store: TokenStore, identity: tuple[str, ...], password_mac: str) -> bool:
     """Whether LiveVox refused this (identity, password) within the window."""

@@ -29,6 +29,7 @@ AUTHOR_FIELDS = ("author_token", "author_reference", "name", "email", "descripti
 _TOP_LEVEL = ("author", "expires_in")
 _KEY_PREFIX = {"author_reference": "ref", "identity_token": "identity", "author_token": "author"}
 
+
 @dataclass(frozen=True)
 class SessionRequest:
     """A validated ``PUT /loudvoice/sessions``: which author, what to tell LoudVoice, and its fingerprint."""
@@ -49,18 +50,29 @@ class Started:
     created: bool
 
 
-SESSION = Schema({"expires_in": Integer(MIN_EXPIRES_IN, MAX_EXPIRES_IN, fallback=DEFAULT_EXPIRES_IN, unit="seconds")},
-                 openapi="AuthorSessionRequest", extra=("author",))
-METADATA_FIELDS = Schema({
-    "allow_create_new": Flag(fallback=True), "name": Text(MAX_TEXT, required=False), "email": email(MAX_EMAIL),
-    "description": Text(MAX_DESCRIPTION, minimum=0, required=False),
-    "picture_url": HttpUrl(MAX_URL), "website_url": HttpUrl(MAX_URL),
-}, strict=False)
+SESSION = Schema(
+    {"expires_in": Integer(MIN_EXPIRES_IN, MAX_EXPIRES_IN, fallback=DEFAULT_EXPIRES_IN, unit="seconds")},
+    openapi="AuthorSessionRequest",
+    extra=("author",),
+)
+METADATA_FIELDS = Schema(
+    {
+        "allow_create_new": Flag(fallback=True),
+        "name": Text(MAX_TEXT, required=False),
+        "email": email(MAX_EMAIL),
+        "description": Text(MAX_DESCRIPTION, minimum=0, required=False),
+        "picture_url": HttpUrl(MAX_URL),
+        "website_url": HttpUrl(MAX_URL),
+    },
+    strict=False,
+)
 BY_SHAPE = {
-    "author_reference": Schema({"author_reference": Text(MAX_TEXT), **METADATA_FIELDS.fields},
-                               openapi="AuthorByReference", strict=False),
-    "identity_token": Schema({"identity_token": uuid(version4=True, secret=True)}, openapi="AuthorByIdentity",
-                             strict=False),
+    "author_reference": Schema(
+        {"author_reference": Text(MAX_TEXT), **METADATA_FIELDS.fields}, openapi="AuthorByReference", strict=False
+    ),
+    "identity_token": Schema(
+        {"identity_token": uuid(version4=True, secret=True)}, openapi="AuthorByIdentity", strict=False
+    ),
     "author_token": Schema({"author_token": uuid(version4=True, secret=True)}, openapi="AuthorByToken", strict=False),
 }
 SESSION_TOKEN = uuid(secret=True)
@@ -72,8 +84,12 @@ def _shape(author: dict[str, Any], errors: list[FieldError]) -> str | None:
     if not given:
         errors.append(FieldError("author", "exactly one of author_reference, identity_token, author_token is required"))
     elif len(given) > 1:
-        errors.append(FieldError("author", f"give exactly one of author_reference, identity_token, author_token, "
-                                           f"not {' and '.join(given)}"))
+        errors.append(
+            FieldError(
+                "author",
+                f"give exactly one of author_reference, identity_token, author_token, not {' and '.join(given)}",
+            )
+        )
     return given[0] if len(given) == 1 else None
 
 
@@ -98,11 +114,13 @@ def parse_request(body: dict[str, Any]) -> SessionRequest:
             if key in author:
                 values.update(BY_SHAPE[key].parse({key: author[key]}, errors, prefix="author."))
         if shape in ("identity_token", "author_token"):
-            errors.extend(FieldError(f"author.{key}", "only allowed with author_reference")
-                          for key in METADATA if key in author)
+            errors.extend(
+                FieldError(f"author.{key}", "only allowed with author_reference") for key in METADATA if key in author
+            )
         else:
-            values.update(METADATA_FIELDS.parse({k: author[k] for k in METADATA if k in author}, errors,
-                                                prefix="author."))
+            values.update(
+                METADATA_FIELDS.parse({k: author[k] for k in METADATA if k in author}, errors, prefix="author.")
+            )
     raise_if(errors)
     assert isinstance(author, dict) and shape is not None and isinstance(expires_in, int)
     vendor_author: dict[str, Any] = {shape: values[shape]}

@@ -56,8 +56,9 @@ def reusable_session(author: Item | None, fingerprint: str) -> dict[str, Any] | 
     return {**author["session"], "expires_at": author["expires_at"]}
 
 
-def save_started(author_key: str, seen: Item | None, session: Mapping[str, Any], fingerprint: str,
-                 expires_at: int) -> dict[str, Any]:
+def save_started(
+    author_key: str, seen: Item | None, session: Mapping[str, Any], fingerprint: str, expires_at: int
+) -> dict[str, Any]:
     """Store a session LoudVoice just started, and point the author record at it unless another write came first.
 
     ``seen`` is the author record read before the vendor call. Returns the session record as stored.
@@ -66,8 +67,13 @@ def save_started(author_key: str, seen: Item | None, session: Mapping[str, Any],
     author_pk = Keys.lv_author(author_key)
     record = {**session, AUTHOR_PK: author_pk}  # lets DELETE find the author record without the (secret) key
     store.put(Keys.lv_session(record[SESSION_TOKEN]), record, expires_at)
-    attributes = {SESSION_TOKEN: record[SESSION_TOKEN], FINGERPRINT: fingerprint,
-                  "expires_in": record["expires_in"], "session": record, VERSION: _version()}
+    attributes = {
+        SESSION_TOKEN: record[SESSION_TOKEN],
+        FINGERPRINT: fingerprint,
+        "expires_in": record["expires_in"],
+        "session": record,
+        VERSION: _version(),
+    }
     if seen is None:
         written = store.put(author_pk, attributes, expires_at, only_if_absent=True)
     else:
@@ -132,8 +138,12 @@ def undo_end(ending: Ending) -> None:
     try:
         store.put(ending.session["pk"], ending.session, ending.session["expires_at"], require={ENDING: True})
         if ending.author is not None:
-            store.put(ending.author["pk"], ending.author, ending.author["expires_at"],
-                      require={VERSION: ending.author_version})
+            store.put(
+                ending.author["pk"],
+                ending.author,
+                ending.author["expires_at"],
+                require={VERSION: ending.author_version},
+            )
     except ServiceError as exc:
         logger.warning("could not take back the end mark of a session", extra={"reason": exc.code})
 

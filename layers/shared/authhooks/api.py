@@ -100,13 +100,15 @@ def make_resolver(error_page: ErrorPage | None = None) -> Resolver:
         params = app.current_event.path_parameters or {}
         route_key = str(app.current_event.raw_event.get("routeKey") or "")
         if allowed and method not in allowed:
-            error: ServiceError = MethodNotAllowed(f"{method} is not allowed here; use {', '.join(allowed)}",
-                                                   headers={"Allow": ", ".join(allowed)})
+            error: ServiceError = MethodNotAllowed(
+                f"{method} is not allowed here; use {', '.join(allowed)}", headers={"Allow": ", ".join(allowed)}
+            )
         elif params and "{proxy+}" not in route_key and route_key.startswith(f"{method} "):
             # API Gateway matched one of our routes, but the (decoded) path parameter holds characters no id of
             # ours has, so our router cannot: the parameter is wrong, not the route.
-            error = InvalidRequest.of([FieldError(name[:64], "contains characters no valid value has")
-                                       for name in sorted(params)])
+            error = InvalidRequest.of(
+                [FieldError(name[:64], "contains characters no valid value has") for name in sorted(params)]
+            )
         else:
             error = NotFound(f"no route for {method} {path}")
         return problem_response(error, request_id_of(app.current_event.raw_event))
@@ -196,8 +198,9 @@ def _is_json_type(content_type: str) -> bool:
 
 
 def _refused_type(content_type: str, use: str) -> InvalidRequest:
-    return InvalidRequest(f"content-type: {content_type[:64]} is not accepted",
-                          errors=[FieldError("content-type", f"use {use}")])
+    return InvalidRequest(
+        f"content-type: {content_type[:64]} is not accepted", errors=[FieldError("content-type", f"use {use}")]
+    )
 
 
 def json_object(event: dict[str, Any]) -> dict[str, Any]:

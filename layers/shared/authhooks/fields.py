@@ -79,8 +79,14 @@ class Text(Field):
         if not isinstance(value, str):
             errors.append(wrong_type(path, "a string", value))
         elif len(value) < self.minimum:
-            errors.append(FieldError(path, "must not be empty" if self.minimum == 1 or not value
-                                     else f"must be at least {self.minimum} characters"))
+            errors.append(
+                FieldError(
+                    path,
+                    "must not be empty"
+                    if self.minimum == 1 or not value
+                    else f"must be at least {self.minimum} characters",
+                )
+            )
         elif len(value) > self.limit:
             errors.append(FieldError(path, f"must be at most {self.limit} characters"))
         elif not self.matches(value):
@@ -103,8 +109,13 @@ class Text(Field):
 
 def uuid(*, version4: bool = False, secret: bool = False, required: bool = True) -> Text:
     """A UUID (any version, or v4 only) in its canonical text form."""
-    return Text(36, pattern=UUID4_PATTERN if version4 else UUID_PATTERN,
-                mismatch="must be a UUID v4" if version4 else "must be a UUID", secret=secret, required=required)
+    return Text(
+        36,
+        pattern=UUID4_PATTERN if version4 else UUID_PATTERN,
+        mismatch="must be a UUID v4" if version4 else "must be a UUID",
+        secret=secret,
+        required=required,
+    )
 
 
 def email(limit: int = 254) -> Text:
@@ -188,8 +199,11 @@ class Schema:
         """The present, valid fields (defaults filled in); problems appended to ``errors``."""
         self.register_secrets(body)
         if self.strict:
-            errors.extend(FieldError(f"{prefix}{name}"[:64], "unknown field") for name in body
-                          if name not in self.fields and name not in self.extra)
+            errors.extend(
+                FieldError(f"{prefix}{name}"[:64], "unknown field")
+                for name in body
+                if name not in self.fields and name not in self.extra
+            )
         values: dict[str, Any] = {}
         for name, kind in self.fields.items():
             path = f"{prefix}{name}"

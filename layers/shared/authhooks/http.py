@@ -151,8 +151,15 @@ class VendorClient:
 
     vendor: str = "vendor"
 
-    def __init__(self, base_url: str, *, connect_timeout: float, read_timeout: float,
-                 retry: RetryPolicy = CONNECT_ONLY, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        retry: RetryPolicy = CONNECT_ONLY,
+        session: requests.Session | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -162,8 +169,9 @@ class VendorClient:
         """The taxonomy error for an answer ``call`` did not accept; the body may be None (not JSON)."""
         raise NotImplementedError
 
-    def call(self, operation: str, method: str, path: str, *, accept: Collection[int] = SUCCESS,
-             **kwargs: Any) -> VendorResponse:
+    def call(
+        self, operation: str, method: str, path: str, *, accept: Collection[int] = SUCCESS, **kwargs: Any
+    ) -> VendorResponse:
         """Send one request; an answer outside ``accept`` raises the vendor's ``refusal`` (status first).
 
         Transport failures become vendor_unavailable / vendor_timeout. Timeouts never exceed what the
@@ -195,8 +203,15 @@ class VendorClient:
         elapsed_ms = (time.perf_counter() - started) * 1000
         metrics.add_metric(name="VendorCalls", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="VendorLatency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
-        logger.info("vendor call", extra={"vendor": self.vendor, "operation": operation,
-                                          "status": response.status_code, "latency_ms": round(elapsed_ms, 1)})
+        logger.info(
+            "vendor call",
+            extra={
+                "vendor": self.vendor,
+                "operation": operation,
+                "status": response.status_code,
+                "latency_ms": round(elapsed_ms, 1),
+            },
+        )
         answer = _decoded(response)
         if answer.status not in accept:
             # The status decides first: a non-JSON error body means what the same status means with JSON.
@@ -212,17 +227,24 @@ class VendorClient:
         if response.json_ok:
             return
         self.count_error(operation, "garbage")
-        logger.error("vendor answered with a body that is not JSON",
-                     extra={"vendor": self.vendor, "operation": operation, "status": response.status,
-                            "content_type": response.header("Content-Type")})
+        logger.error(
+            "vendor answered with a body that is not JSON",
+            extra={
+                "vendor": self.vendor,
+                "operation": operation,
+                "status": response.status,
+                "content_type": response.header("Content-Type"),
+            },
+        )
         raise VendorRejected(f"{self.vendor} answered with something that is not JSON")
-
 
     def _failed(self, operation: str, reason: str, started: float) -> None:
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.count_error(operation, reason)
-        logger.warning("vendor call failed", extra={"vendor": self.vendor, "operation": operation,
-                                                    "reason": reason, "latency_ms": round(elapsed_ms, 1)})
+        logger.warning(
+            "vendor call failed",
+            extra={"vendor": self.vendor, "operation": operation, "reason": reason, "latency_ms": round(elapsed_ms, 1)},
+        )
 
     def count_error(self, operation: str, code: str) -> None:
         """One VendorErrors data point: vendor, operation, and ``code`` = the HTTP status of a refused answer,
@@ -236,8 +258,10 @@ class VendorClient:
 
 def misconfigured(vendor: str, operation: str, detail: str, **context: Any) -> VendorRejected:
     """The vendor refused our own key, plan, host or parameters: an error log and a metric for the operator, a 502."""
-    logger.error(f"{vendor} refused this service's credentials or configuration",
-                 extra={"vendor": vendor, "operation": operation, **context})
+    logger.error(
+        f"{vendor} refused this service's credentials or configuration",
+        extra={"vendor": vendor, "operation": operation, **context},
+    )
     with single_metric(name="VendorConfigurationErrors", unit=MetricUnit.Count, value=1) as metric:
         metric.add_dimension(name="vendor", value=vendor)
     return VendorRejected(detail)

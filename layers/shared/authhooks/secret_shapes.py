@@ -76,10 +76,12 @@ SHAPES: dict[str, SecretShape] = {
     for shape in (
         SecretShape("bazaarvoice", "BazaarvoiceSecret", {"passkey": _text}, operator_fills=True),
         SecretShape("loudvoice", "LoudVoiceSecret", {"public_key": _text, "private_key": _text}, operator_fills=True),
-        SecretShape("livevox", "LiveVoxSecret", {"access_token": _text, "accounts": lambda _: None},
-                    operator_fills=True),
-        SecretShape("livevox-session-key", "LiveVoxSessionKeySecret", {"session_key": _session_key},
-                    operator_fills=False),
+        SecretShape(
+            "livevox", "LiveVoxSecret", {"access_token": _text, "accounts": lambda _: None}, operator_fills=True
+        ),
+        SecretShape(
+            "livevox-session-key", "LiveVoxSessionKeySecret", {"session_key": _session_key}, operator_fills=False
+        ),
     )
 }
 

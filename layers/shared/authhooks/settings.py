@@ -168,10 +168,13 @@ def _secrets_provider() -> Any:
     # Short timeouts and botocore's standard retries: a Secrets Manager that never answers must not hold the
     # function past its timeout (the default read timeout is 60 s).
     limits = aws()
-    return SecretsProvider(boto_config=Config(connect_timeout=limits.secrets_connect_timeout,
-                                              read_timeout=limits.secrets_read_timeout,
-                                              retries={"mode": "standard",
-                                                       "max_attempts": limits.secrets_retries}))
+    return SecretsProvider(
+        boto_config=Config(
+            connect_timeout=limits.secrets_connect_timeout,
+            read_timeout=limits.secrets_read_timeout,
+            retries={"mode": "standard", "max_attempts": limits.secrets_retries},
+        )
+    )
 
 
 _provider: list[Any] = []

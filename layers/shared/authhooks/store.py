@@ -44,8 +44,12 @@ def _dynamodb_client() -> Any:
     from authhooks import settings
 
     limits = settings.aws()
-    config = Config(connect_timeout=limits.store_connect_timeout, read_timeout=limits.store_read_timeout,
-                    retries={"mode": "standard", "max_attempts": limits.store_retries}, tcp_keepalive=True)
+    config = Config(
+        connect_timeout=limits.store_connect_timeout,
+        read_timeout=limits.store_read_timeout,
+        retries={"mode": "standard", "max_attempts": limits.store_retries},
+        tcp_keepalive=True,
+    )
     return boto3.client("dynamodb", config=config)
 
 
@@ -151,9 +155,16 @@ def _condition_failed(exc: ClientError) -> bool:
 
 
 # Error codes that mean "DynamoDB cannot serve us right now" besides any 5xx.
-_UNAVAILABLE_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException",
-                                "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable",
-                                "TransactionConflictException"})
+_UNAVAILABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+    }
+)
 
 
 def _unavailable(exc: ClientError) -> bool:
@@ -185,8 +196,15 @@ class TokenStore:
         answer = self._call("GetItem", Key={"pk": {"S": pk}}, ConsistentRead=True)
         return self._live(answer.get("Item"))
 
-    def put(self, pk: str, attributes: Mapping[str, Any], expires_at: int, *, only_if_absent: bool = False,
-            require: Mapping[str, Any] | None = None) -> bool:
+    def put(
+        self,
+        pk: str,
+        attributes: Mapping[str, Any],
+        expires_at: int,
+        *,
+        only_if_absent: bool = False,
+        require: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Write a record; False if a condition failed.
 
         ``only_if_absent``: an absent or expired record only. ``require``: a live record whose attributes
@@ -208,8 +226,9 @@ class TokenStore:
             raise
         return True
 
-    def update(self, pk: str, *, set: Mapping[str, Any], require: Mapping[str, Any] | None = None,
-               remove: Sequence[str] = ()) -> Update:
+    def update(
+        self, pk: str, *, set: Mapping[str, Any], require: Mapping[str, Any] | None = None, remove: Sequence[str] = ()
+    ) -> Update:
         """Set (and remove) attributes of a live record in one conditional UpdateItem, returning the new record.
 
         ``require`` adds equality conditions (a password fingerprint, a version). When the record is absent or
@@ -228,8 +247,13 @@ class TokenStore:
             for index, name in enumerate(remove):
                 names[f"#x{index}"] = name
             expression += " REMOVE " + ", ".join(f"#x{index}" for index in range(len(remove)))
-        request = {"Key": {"pk": {"S": pk}}, "UpdateExpression": expression, **condition.request(),
-                   "ReturnValues": "ALL_NEW", "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+        request = {
+            "Key": {"pk": {"S": pk}},
+            "UpdateExpression": expression,
+            **condition.request(),
+            "ReturnValues": "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
         try:
             answer = self._call("UpdateItem", **request)
         except ClientError as exc:
@@ -267,8 +291,16 @@ class TokenStore:
         except (StoreUnavailable, ClientError) as exc:
             logger.warning("could not release a lease; it expires by itself", extra={"reason": str(exc)[:200]})
 
-    def single_flight[T](self, lock_pk: str, *, lease_seconds: int, wait_seconds: float, work: Callable[[], T],
-                         done: Callable[[], T | None], busy: Callable[[], ServiceError]) -> T:
+    def single_flight[T](
+        self,
+        lock_pk: str,
+        *,
+        lease_seconds: int,
+        wait_seconds: float,
+        work: Callable[[], T],
+        done: Callable[[], T | None],
+        busy: Callable[[], ServiceError],
+    ) -> T:
         """Run ``work`` under a lease, once at a time per ``lock_pk``; others poll ``done`` until it has a result.
 
         Polling backs off exponentially with jitter and stops after ``wait_seconds`` (or what the invocation

@@ -78,8 +78,9 @@ def passkey(aws: AwsBackend, api: Api) -> Callable[[str], None]:
     from authhooks import settings
 
     def rotate(value: str) -> None:
-        aws.secretsmanager.put_secret_value(SecretId=config.secret_name("BazaarvoiceSecret"),
-                                            SecretString=json.dumps({"passkey": value}))
+        aws.secretsmanager.put_secret_value(
+            SecretId=config.secret_name("BazaarvoiceSecret"), SecretString=json.dumps({"passkey": value})
+        )
         settings.reset()
 
     return rotate

@@ -11,9 +11,15 @@ from tests.integration.bazaarvoice.conftest import LANDING, confirm_form, confir
 PASSKEY = "sandbox-bv-passkey"
 
 
-def test_no_secret_in_logs_responses_or_keys(api: Api, aws: AwsBackend, mint: Callable, fault: Callable,
-                                             error_shape: Callable, bv_settings: Callable,
-                                             log_lines: list[str]) -> None:
+def test_no_secret_in_logs_responses_or_keys(
+    api: Api,
+    aws: AwsBackend,
+    mint: Callable,
+    fault: Callable,
+    error_shape: Callable,
+    bv_settings: Callable,
+    log_lines: list[str],
+) -> None:
     replies = []
     tokens = [mint(email="canary@example.com")["bv_authtoken"] for _ in range(3)]
     replies.append(api.get(LANDING, query={"bv_authtoken": tokens[0]}))

@@ -30,8 +30,9 @@ def today() -> str:
 
 
 @pytest.mark.parametrize("params_in", ["query", "form"])
-def test_exchange_decodes_the_user_token(api: Api, mint: Callable, bv_settings: Callable, bv_calls: Callable,
-                                         params_in: str) -> None:
+def test_exchange_decodes_the_user_token(
+    api: Api, mint: Callable, bv_settings: Callable, bv_calls: Callable, params_in: str
+) -> None:
     bv_settings(BAZAARVOICE_PARAMS_IN=params_in)
     minted = mint(email="shopper@example.com", maxage=45)
     user = bazaarvoice.authenticate_user(minted["bv_authtoken"])
@@ -49,8 +50,7 @@ def test_opaque_user_token_is_kept_without_claims(api: Api, mint: Callable) -> N
 
 
 @pytest.mark.parametrize("shape", READABLE)
-def test_a_spent_or_unknown_token_is_token_invalid(api: Api, mint: Callable, error_shape: Callable,
-                                                  shape: str) -> None:
+def test_a_spent_or_unknown_token_is_token_invalid(api: Api, mint: Callable, error_shape: Callable, shape: str) -> None:
     error_shape(shape)
     token = mint()["bv_authtoken"]
     bazaarvoice.authenticate_user(token)
@@ -61,9 +61,9 @@ def test_a_spent_or_unknown_token_is_token_invalid(api: Api, mint: Callable, err
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_a_wrong_passkey_is_vendor_rejected_with_an_error_log(api: Api, mint: Callable, error_shape: Callable,
-                                                             passkey: Callable, log_lines: list[str],
-                                                             shape: str) -> None:
+def test_a_wrong_passkey_is_vendor_rejected_with_an_error_log(
+    api: Api, mint: Callable, error_shape: Callable, passkey: Callable, log_lines: list[str], shape: str
+) -> None:
     error_shape(shape)
     token = mint()["bv_authtoken"]
     passkey("rotated-but-wrong-passkey")
@@ -79,8 +79,9 @@ def test_a_wrong_passkey_is_vendor_rejected_with_an_error_log(api: Api, mint: Ca
 
 # Without a message ("no_message") a generic ERROR_BAD_REQUEST names nothing: it reads as the link's fault.
 @pytest.mark.parametrize("shape", [shape for shape in SHAPES if shape != "no_message"])
-def test_missing_api_version_is_vendor_rejected(api: Api, mint: Callable, error_shape: Callable,
-                                                bv_settings: Callable, log_lines: list[str], shape: str) -> None:
+def test_missing_api_version_is_vendor_rejected(
+    api: Api, mint: Callable, error_shape: Callable, bv_settings: Callable, log_lines: list[str], shape: str
+) -> None:
     # BV's generic ERROR_BAD_REQUEST naming "apiversion": our configuration, not the shopper's link.
     error_shape(shape)
     bv_settings(BAZAARVOICE_API_VERSION="")
@@ -93,9 +94,9 @@ def test_missing_api_version_is_vendor_rejected(api: Api, mint: Callable, error_
 
 
 @pytest.mark.parametrize("shape", READABLE)
-def test_configuration_refusals_are_a_metric_for_the_operator(api: Api, mint: Callable, error_shape: Callable,
-                                                              passkey: Callable, shape: str,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_configuration_refusals_are_a_metric_for_the_operator(
+    api: Api, mint: Callable, error_shape: Callable, passkey: Callable, shape: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     error_shape(shape)
     passkey("rotated-but-wrong-passkey")
     with pytest.raises(VendorRejected):
@@ -116,9 +117,16 @@ FAULTS = [
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize(("mode", "expected"), FAULTS)
-def test_every_fault_maps_and_is_never_retried(api: Api, mint: Callable, fault: Callable, error_shape: Callable,
-                                               bv_calls: Callable, mode: str, expected: type[ServiceError],
-                                               shape: str) -> None:
+def test_every_fault_maps_and_is_never_retried(
+    api: Api,
+    mint: Callable,
+    fault: Callable,
+    error_shape: Callable,
+    bv_calls: Callable,
+    mode: str,
+    expected: type[ServiceError],
+    shape: str,
+) -> None:
     error_shape(shape)
     token = mint()["bv_authtoken"]
     fault(mode, count=5)  # were the client to retry, the retries would fail too and show in the counter

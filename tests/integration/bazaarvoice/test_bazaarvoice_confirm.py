@@ -31,8 +31,10 @@ def table(aws: AwsBackend) -> dict[str, dict[str, Any]]:
 
 # --- GET: the email link --------------------------------------------------------------------------------------------
 
+
 def test_the_link_renders_a_page_that_confirms_by_script_and_never_calls_bazaarvoice(
-        api: Api, mint: Callable, bv_calls: Callable, aws: AwsBackend) -> None:
+    api: Api, mint: Callable, bv_calls: Callable, aws: AwsBackend
+) -> None:
     token = mint()["bv_authtoken"]
     reply = api.get(LANDING, query={"bv_authtoken": token, "return_to": ALLOWED})
     assert reply.status == 200
@@ -48,8 +50,9 @@ def test_the_link_renders_a_page_that_confirms_by_script_and_never_calls_bazaarv
     assert bv_calls() == 0 and aws.items() == []
 
 
-def test_button_mode_shows_a_real_button_and_no_script(api: Api, mint: Callable, bv_settings: Callable,
-                                                       bv_calls: Callable) -> None:
+def test_button_mode_shows_a_real_button_and_no_script(
+    api: Api, mint: Callable, bv_settings: Callable, bv_calls: Callable
+) -> None:
     bv_settings(BAZAARVOICE_CONFIRM_MODE="button")
     reply = api.get(LANDING, query={"bv_authtoken": mint()["bv_authtoken"]})
     page = page_of(reply)
@@ -65,8 +68,11 @@ def test_a_json_caller_is_told_how_to_confirm(api: Api, mint: Callable, bv_calls
     assert bv_calls() == 0
 
 
-@pytest.mark.parametrize("query", [{}, {"bv_authtoken": ""}, {"bv_authtoken": "   "}, {"bv_authtoken": "x" * 513}],
-                         ids=["missing", "empty", "blank", "too-long"])
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"bv_authtoken": ""}, {"bv_authtoken": "   "}, {"bv_authtoken": "x" * 513}],
+    ids=["missing", "empty", "blank", "too-long"],
+)
 def test_an_incomplete_link_is_a_400_page_or_problem(api: Api, bv_calls: Callable, query: dict[str, str]) -> None:
     reply = api.get(LANDING, query=query)
     assert reply.status == 400
@@ -86,8 +92,10 @@ def test_a_token_of_exactly_512_characters_is_accepted(api: Api) -> None:
 
 # --- POST: the exchange ---------------------------------------------------------------------------------------------
 
-def test_the_form_post_confirms_and_stores_both_records(api: Api, mint: Callable, aws: AwsBackend,
-                                                        bv_calls: Callable) -> None:
+
+def test_the_form_post_confirms_and_stores_both_records(
+    api: Api, mint: Callable, aws: AwsBackend, bv_calls: Callable
+) -> None:
     minted = mint(email="shopper@example.com")
     reply = confirm_form(api, minted["bv_authtoken"])
     assert reply.status == 200
@@ -122,8 +130,9 @@ def test_the_json_post_answers_the_user_token(api: Api, mint: Callable) -> None:
     assert body["expires_at"].endswith("T00:00:00Z")  # the token's date plus its maxage, at midnight UTC
 
 
-def test_a_repeat_is_answered_from_the_store_without_calling_bazaarvoice(api: Api, mint: Callable,
-                                                                         bv_calls: Callable) -> None:
+def test_a_repeat_is_answered_from_the_store_without_calling_bazaarvoice(
+    api: Api, mint: Callable, bv_calls: Callable
+) -> None:
     token = mint()["bv_authtoken"]
     first = confirm_json(api, {"bv_authtoken": token}).json()
     again = confirm_json(api, {"bv_authtoken": token}).json()
@@ -136,8 +145,9 @@ def test_a_repeat_is_answered_from_the_store_without_calling_bazaarvoice(api: Ap
 
 
 @pytest.mark.parametrize("shape", ["classic", "problem"])
-def test_a_token_we_never_exchanged_is_the_expired_link_page(api: Api, mint: Callable, error_shape: Callable,
-                                                             aws: AwsBackend, shape: str) -> None:
+def test_a_token_we_never_exchanged_is_the_expired_link_page(
+    api: Api, mint: Callable, error_shape: Callable, aws: AwsBackend, shape: str
+) -> None:
     error_shape(shape)
     token = mint()["bv_authtoken"]
     confirm_form(api, token)
@@ -168,8 +178,16 @@ FAULT_PAGES = [
 
 @pytest.mark.parametrize(("mode", "status", "code", "heading"), FAULT_PAGES)
 def test_vendor_faults_are_pages_with_the_right_status_and_a_try_again_button(
-        api: Api, mint: Callable, fault: Callable, aws: AwsBackend, bv_calls: Callable,
-        mode: str, status: int, code: str, heading: str) -> None:
+    api: Api,
+    mint: Callable,
+    fault: Callable,
+    aws: AwsBackend,
+    bv_calls: Callable,
+    mode: str,
+    status: int,
+    code: str,
+    heading: str,
+) -> None:
     token = mint()["bv_authtoken"]
     fault(mode, count=2)
     reply = confirm_form(api, token, ALLOWED)
@@ -188,8 +206,9 @@ def test_vendor_faults_are_pages_with_the_right_status_and_a_try_again_button(
     assert again.status == 200 and "Your email address is confirmed" in page_of(again).text
 
 
-def test_a_refused_passkey_is_a_502_page_and_an_error_log(api: Api, mint: Callable, passkey: Callable,
-                                                          log_lines: list[str], aws: AwsBackend) -> None:
+def test_a_refused_passkey_is_a_502_page_and_an_error_log(
+    api: Api, mint: Callable, passkey: Callable, log_lines: list[str], aws: AwsBackend
+) -> None:
     token = mint()["bv_authtoken"]
     passkey("not-the-passkey")
     reply = confirm_form(api, token)
@@ -220,6 +239,7 @@ def test_an_opaque_user_token_is_stored_as_a_confirmation_only(api: Api, mint: C
 
 # --- return_to ------------------------------------------------------------------------------------------------------
 
+
 def test_an_allowed_return_to_is_a_link_and_never_a_timed_redirect(api: Api, mint: Callable) -> None:
     page = page_of(confirm_form(api, mint()["bv_authtoken"], ALLOWED))
     assert page.one("a", href=ALLOWED) is not None
@@ -235,11 +255,14 @@ def test_in_button_mode_return_to_is_only_a_link(api: Api, mint: Callable, bv_se
 
 def test_return_to_on_the_local_api_origin_is_honoured(api: Api, mint: Callable) -> None:
     url = "http://127.0.0.1:3000/bazaarvoice/done"
-    assert page_of(api.get(LANDING, query={"bv_authtoken": mint()["bv_authtoken"], "return_to": url})).field(
-        "return_to") == url
+    assert (
+        page_of(api.get(LANDING, query={"bv_authtoken": mint()["bv_authtoken"], "return_to": url})).field("return_to")
+        == url
+    )
 
 
 # --- GET /bazaarvoice/users/{id} ------------------------------------------------------------------------------------
+
 
 def test_the_site_backend_reads_the_latest_user_token(api: Api, mint: Callable) -> None:
     first = mint(email="again@example.com")
@@ -273,12 +296,14 @@ def test_a_user_id_with_a_control_character_is_a_400_naming_it(api: Api) -> None
 
 # --- metrics --------------------------------------------------------------------------------------------------------
 
+
 def emitted(out: str) -> list[dict[str, Any]]:
     return [doc for doc in (json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"'))]
 
 
-def test_confirmations_by_outcome_and_the_quota_are_metrics(api: Api, mint: Callable,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_confirmations_by_outcome_and_the_quota_are_metrics(
+    api: Api, mint: Callable, capsys: pytest.CaptureFixture[str]
+) -> None:
     token = mint()["bv_authtoken"]
     confirm_form(api, token)
     confirm_form(api, token)
@@ -295,8 +320,11 @@ def test_every_answer_is_plain_data_for_the_lambda_runtime(api: Api, mint: Calla
     from local.runtime import LambdaContext
 
     handler = api.handler("BazaarvoiceConfirmFunction")
-    for reply in (api.get(LANDING, query={"bv_authtoken": mint()["bv_authtoken"]}), api.get(LANDING),
-                  confirm_form(api, "never-minted-token")):
+    for reply in (
+        api.get(LANDING, query={"bv_authtoken": mint()["bv_authtoken"]}),
+        api.get(LANDING),
+        confirm_form(api, "never-minted-token"),
+    ):
         result = handler(reply.event, LambdaContext(function_name="BazaarvoiceConfirmFunction"))
         assert type(result["body"]) is str  # a str subclass would not survive the runtime's serialization
         assert json.loads(json.dumps(result)) == result

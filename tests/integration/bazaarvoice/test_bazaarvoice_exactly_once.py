@@ -39,8 +39,9 @@ def wait_until(condition: Callable[[], bool], seconds: float = 10) -> None:
         time.sleep(0.01)
 
 
-def while_bazaarvoice_answers(api: Api, sandbox_client: SandboxClient, send: Callable[[], Any],
-                              then: Callable[[], None]) -> Any:
+def while_bazaarvoice_answers(
+    api: Api, sandbox_client: SandboxClient, send: Callable[[], Any], then: Callable[[], None]
+) -> Any:
     """Send a POST and, once it holds its in-progress lease and waits on Bazaarvoice (800 ms), run ``then``."""
     sandbox_client.latency(800)
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -52,13 +53,21 @@ def while_bazaarvoice_answers(api: Api, sandbox_client: SandboxClient, send: Cal
 
 # --- a store outage after Bazaarvoice said yes --------------------------------------------------------------------
 
+
 def test_a_store_that_stays_down_after_bazaarvoices_yes_still_answers_success_with_the_token(
-        api_faults: Api, aws_server: AwsBackend, sandbox_client: SandboxClient, log_lines: list[str],
-        capsys: pytest.CaptureFixture[str]) -> None:
+    api_faults: Api,
+    aws_server: AwsBackend,
+    sandbox_client: SandboxClient,
+    log_lines: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     minted = sandbox_client.mint_bazaarvoice_token()
     reply = while_bazaarvoice_answers(
-        api_faults, sandbox_client, lambda: confirm_json(api_faults, {"bv_authtoken": minted["bv_authtoken"]}),
-        lambda: sandbox_client.fault("dynamodb", "PutItem", "error_500", count=PERSISTENT))
+        api_faults,
+        sandbox_client,
+        lambda: confirm_json(api_faults, {"bv_authtoken": minted["bv_authtoken"]}),
+        lambda: sandbox_client.fault("dynamodb", "PutItem", "error_500", count=PERSISTENT),
+    )
     assert reply.status == 200, reply.text
     body = reply.json()
     assert body["already_confirmed"] is False and body["bv_user_id"] == minted["bv_user_id"]
@@ -73,13 +82,16 @@ def test_a_store_that_stays_down_after_bazaarvoices_yes_still_answers_success_wi
 
 
 def test_a_short_store_outage_after_bazaarvoices_yes_is_retried_and_the_page_is_success(
-        api_faults: Api, aws_server: AwsBackend, sandbox_client: SandboxClient,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    api_faults: Api, aws_server: AwsBackend, sandbox_client: SandboxClient, capsys: pytest.CaptureFixture[str]
+) -> None:
     minted = sandbox_client.mint_bazaarvoice_token()
     # Every attempt of one store call fails: the confirmation's first write, tried again within the window.
     reply = while_bazaarvoice_answers(
-        api_faults, sandbox_client, lambda: confirm_form(api_faults, minted["bv_authtoken"]),
-        lambda: sandbox_client.fault("dynamodb", "PutItem", "error_500", count=STORE_ATTEMPTS))
+        api_faults,
+        sandbox_client,
+        lambda: confirm_form(api_faults, minted["bv_authtoken"]),
+        lambda: sandbox_client.fault("dynamodb", "PutItem", "error_500", count=STORE_ATTEMPTS),
+    )
     assert reply.status == 200
     assert "Your email address is confirmed" in page_of(reply).text
     assert sandbox_client.faults() == []
@@ -94,8 +106,10 @@ def test_a_short_store_outage_after_bazaarvoices_yes_is_retried_and_the_page_is_
 
 # --- a lost user record is repaired -------------------------------------------------------------------------------
 
-def test_a_repeat_restores_a_lost_user_record(api: Api, aws: AwsBackend, mint: Callable, bv_calls: Callable,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+
+def test_a_repeat_restores_a_lost_user_record(
+    api: Api, aws: AwsBackend, mint: Callable, bv_calls: Callable, capsys: pytest.CaptureFixture[str]
+) -> None:
     minted = mint()
     user_path = f"/bazaarvoice/users/{minted['bv_user_id']}"
     user_token = confirm_json(api, {"bv_authtoken": minted["bv_authtoken"]}).json()["user_token"]
@@ -120,8 +134,10 @@ def test_a_repair_never_replaces_a_newer_user_token(api: Api, aws: AwsBackend, m
 
 # --- double submits -----------------------------------------------------------------------------------------------
 
+
 def test_20_concurrent_double_submits_with_a_slow_vendor_each_make_one_call_and_all_succeed(
-        api_server: Api, aws_server: AwsBackend, sandbox_client: SandboxClient) -> None:
+    api_server: Api, aws_server: AwsBackend, sandbox_client: SandboxClient
+) -> None:
     api_server.handler("BazaarvoiceConfirmFunction")
     settings.secret(settings.bazaarvoice().secret_name)  # warm, as a container would be
     sandbox_client.latency(150)
@@ -146,8 +162,8 @@ def test_20_concurrent_double_submits_with_a_slow_vendor_each_make_one_call_and_
 
 # --- refused tokens -----------------------------------------------------------------------------------------------
 
-def test_30_posts_of_one_refused_token_make_one_bazaarvoice_call(api: Api, bv_calls: Callable,
-                                                                 aws: AwsBackend) -> None:
+
+def test_30_posts_of_one_refused_token_make_one_bazaarvoice_call(api: Api, bv_calls: Callable, aws: AwsBackend) -> None:
     for _ in range(30):
         reply = confirm_json(api, {"bv_authtoken": "made-up-token"})
         assert reply.status == 400 and reply.json()["code"] == "token_invalid"
@@ -157,8 +173,9 @@ def test_30_posts_of_one_refused_token_make_one_bazaarvoice_call(api: Api, bv_ca
     assert keys(aws) == {f"bv#refused#{digest('made-up-token')}"}
 
 
-def test_a_refusal_is_remembered_for_the_configured_minutes(api: Api, bv_calls: Callable,
-                                                             bv_settings: Callable) -> None:
+def test_a_refusal_is_remembered_for_the_configured_minutes(
+    api: Api, bv_calls: Callable, bv_settings: Callable
+) -> None:
     bv_settings(BAZAARVOICE_REFUSED_TOKEN_MINUTES="2")
     confirm_json(api, {"bv_authtoken": "made-up-token"})
     api.clock.advance(119)
@@ -169,8 +186,9 @@ def test_a_refusal_is_remembered_for_the_configured_minutes(api: Api, bv_calls: 
     assert bv_calls() == 2
 
 
-def test_a_token_refused_for_our_configuration_is_not_remembered(api: Api, mint: Callable, passkey: Callable,
-                                                                 bv_calls: Callable) -> None:
+def test_a_token_refused_for_our_configuration_is_not_remembered(
+    api: Api, mint: Callable, passkey: Callable, bv_calls: Callable
+) -> None:
     token = mint()["bv_authtoken"]
     passkey("not-the-passkey")
     assert confirm_json(api, {"bv_authtoken": token}).status == 502
@@ -180,6 +198,7 @@ def test_a_token_refused_for_our_configuration_is_not_remembered(api: Api, mint:
 
 
 # --- the token is handed out once ---------------------------------------------------------------------------------
+
 
 def test_only_the_exchange_and_the_iam_route_hand_out_the_user_token(api: Api, mint: Callable) -> None:
     minted = mint()
@@ -194,8 +213,10 @@ def test_only_the_exchange_and_the_iam_route_hand_out_the_user_token(api: Api, m
 
 # --- erasure ------------------------------------------------------------------------------------------------------
 
+
 def test_erasure_removes_the_user_and_every_confirmation_without_a_scan(
-        api_faults: Api, aws_server: AwsBackend, sandbox_client: SandboxClient) -> None:
+    api_faults: Api, aws_server: AwsBackend, sandbox_client: SandboxClient
+) -> None:
     mine = [sandbox_client.mint_bazaarvoice_token(email="erase@example.com") for _ in range(3)]
     other = sandbox_client.mint_bazaarvoice_token(email="keep@example.com")
     for minted in [*mine, other]:
@@ -206,15 +227,17 @@ def test_erasure_removes_the_user_and_every_confirmation_without_a_scan(
     reply = api_faults.delete(f"/bazaarvoice/users/{user_id}")
     assert reply.status == 204 and reply.body == b""
     assert reply.event["requestContext"]["authorizer"]["iam"]  # an IAM route
-    gone = {f"bv#user#{user_id}", f"bv#userconfirm#{user_id}",
-            *(f"bv#confirm#{digest(m['bv_authtoken'])}" for m in mine)}
+    gone = {
+        f"bv#user#{user_id}",
+        f"bv#userconfirm#{user_id}",
+        *(f"bv#confirm#{digest(m['bv_authtoken'])}" for m in mine),
+    }
     assert gone <= before and keys(aws_server) == before - gone
     assert "dynamodb.Scan" not in sandbox_client.calls() and "dynamodb.Query" not in sandbox_client.calls()
     assert api_faults.get(f"/bazaarvoice/users/{user_id}").status == 404
     assert api_faults.get(f"/bazaarvoice/users/{other['bv_user_id']}").status == 200
     assert api_faults.delete(f"/bazaarvoice/users/{user_id}").status == 204  # nothing there: still 204
     assert api_faults.delete("/bazaarvoice/users/never-confirmed").status == 204
-
 
 
 def test_erasure_also_removes_expired_records_the_table_still_holds(api: Api, aws: AwsBackend, mint: Callable) -> None:

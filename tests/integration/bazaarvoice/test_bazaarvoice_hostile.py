@@ -28,7 +28,7 @@ XSS = [
     "&#x3C;script&#x3E;alert(1)",
     "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e",
     "${site_name}$content$$",
-    "https://shop.example.com/\"><script>alert(1)</script>",
+    'https://shop.example.com/"><script>alert(1)</script>',
     "https://shop.example.com/?q=<script>alert(1)</script>",
     "https://shop.example.com/#'-alert(1)-'",
     "<!--",
@@ -84,12 +84,35 @@ def assert_escaped(text: str, vector: str) -> None:
 
 def assert_only_our_markup(page: Page) -> None:
     """No tag or attribute the attacker could have brought: scripts, handlers, foreign links, forms."""
-    allowed_tags = {"html", "head", "meta", "title", "link", "style", "body", "header", "main", "footer", "p", "h1",
-                    "form", "input", "button", "noscript", "a", "script"}
+    allowed_tags = {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "link",
+        "style",
+        "body",
+        "header",
+        "main",
+        "footer",
+        "p",
+        "h1",
+        "form",
+        "input",
+        "button",
+        "noscript",
+        "a",
+        "script",
+    }
     assert {tag for tag, _ in page.tags} <= allowed_tags
-    assert page.scripts in ([], ['const region = document.getElementById("confirm-status");\n'
-                                 'region.textContent = region.dataset.message;\n'
-                                 'document.getElementById("confirm-form").submit();'])
+    assert page.scripts in (
+        [],
+        [
+            'const region = document.getElementById("confirm-status");\n'
+            "region.textContent = region.dataset.message;\n"
+            'document.getElementById("confirm-form").submit();'
+        ],
+    )
     for tag, attrs in page.tags:
         assert not any(name.startswith("on") for name in attrs), (tag, attrs)
         if tag == "a":
@@ -159,13 +182,16 @@ def test_open_redirect_vectors_are_never_followed(api: Api, mint: Callable, vect
     assert "evil" not in confirmed.text.lower()
 
 
-@pytest.mark.parametrize("url", [
-    "https://shop.example.com/",
-    "https://shop.example.com/account?x=1&y=2#reviews",
-    "HTTPS://SHOP.EXAMPLE.COM/p",
-    "https://shop.example.com:443/p",
-    "http://127.0.0.1:3000/done",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://shop.example.com/",
+        "https://shop.example.com/account?x=1&y=2#reviews",
+        "HTTPS://SHOP.EXAMPLE.COM/p",
+        "https://shop.example.com:443/p",
+        "http://127.0.0.1:3000/done",
+    ],
+)
 def test_allowed_origins_are_honoured_exactly(api: Api, mint: Callable, url: str) -> None:
     page = page_of(confirm_form(api, mint()["bv_authtoken"], url))
     assert page.one("a", href=url) is not None

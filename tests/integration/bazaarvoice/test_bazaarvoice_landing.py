@@ -20,8 +20,11 @@ LOGO = "https://cdn.shop.example.com/brand/logo.svg"
 
 
 def translate(code: str, message: str, **values: str) -> str:
-    return gettext.translation(landing.DOMAIN, localedir=landing.LOCALES, languages=[code]).gettext(message).format(
-        **values)
+    return (
+        gettext.translation(landing.DOMAIN, localedir=landing.LOCALES, languages=[code])
+        .gettext(message)
+        .format(**values)
+    )
 
 
 def page_in(reply: object, code: str) -> Page:
@@ -47,27 +50,42 @@ def heading(reply: object) -> str:
     return html.unescape(found.group(1))
 
 
-@pytest.mark.parametrize(("locale", "code"), [("de_DE", "de"), ("fr-CA", "fr"), ("ja", "ja"), ("pt_BR", "pt"),
-                                               ("sv_SE", "sv"), ("xx_XX", "en")])
-def test_the_links_locale_chooses_the_language_and_the_form_posts_it_back(api: Api, mint: Callable, locale: str,
-                                                                         code: str) -> None:
-    reply = api.get(LANDING, query={"bv_authtoken": mint()["bv_authtoken"], "locale": locale},
-                    headers={"Accept-Language": "nl, en;q=0.5" if code != "en" else "zh-CN"})
+@pytest.mark.parametrize(
+    ("locale", "code"),
+    [("de_DE", "de"), ("fr-CA", "fr"), ("ja", "ja"), ("pt_BR", "pt"), ("sv_SE", "sv"), ("xx_XX", "en")],
+)
+def test_the_links_locale_chooses_the_language_and_the_form_posts_it_back(
+    api: Api, mint: Callable, locale: str, code: str
+) -> None:
+    reply = api.get(
+        LANDING,
+        query={"bv_authtoken": mint()["bv_authtoken"], "locale": locale},
+        headers={"Accept-Language": "nl, en;q=0.5" if code != "en" else "zh-CN"},
+    )
     page = page_in(reply, code)
     assert heading(reply) == translate(code, "Confirm your email address")
     assert page.field("locale") == code
     assert translate(code, "Confirming your email address…") == page.one("p", id="confirm-status")["data-message"]
 
 
-@pytest.mark.parametrize(("header", "code"), [("de-AT,de;q=0.9,en;q=0.8", "de"), ("it;q=0, es;q=0.4, *;q=0.1", "es"),
-                                               ("ja-JP", "ja"), ("zh-TW, ko", "en"), ("pl;q=0, *", "en")])
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        ("de-AT,de;q=0.9,en;q=0.8", "de"),
+        ("it;q=0, es;q=0.4, *;q=0.1", "es"),
+        ("ja-JP", "ja"),
+        ("zh-TW, ko", "en"),
+        ("pl;q=0, *", "en"),
+    ],
+)
 def test_without_a_locale_the_browsers_languages_decide(api: Api, mint: Callable, header: str, code: str) -> None:
     reply = api.get(LANDING, query={"bv_authtoken": mint()["bv_authtoken"]}, headers={"Accept-Language": header})
     assert heading_in(reply, code) == translate(code, "Confirm your email address")
 
 
-def test_the_default_language_parameter_answers_when_nothing_else_does(api: Api, mint: Callable,
-                                                                       bv_settings: Callable) -> None:
+def test_the_default_language_parameter_answers_when_nothing_else_does(
+    api: Api, mint: Callable, bv_settings: Callable
+) -> None:
     bv_settings(LANDING_DEFAULT_LANGUAGE="nl")
     reply = api.get(LANDING, query={"bv_authtoken": mint()["bv_authtoken"]})
     assert heading_in(reply, "nl") == "Bevestig je e-mailadres"
@@ -86,21 +104,21 @@ def test_every_page_state_speaks_the_posted_language(api: Api, mint: Callable, f
     assert heading(first) == translate(code, "Your email address is confirmed")
     assert page.one("a", href=shop) is not None
     link_text = re.search(r'<a class="action" href="[^"]+">(.*?)</a>', first.text)
-    assert link_text is not None and link_text.group(1) == translate(code, "Continue to {site}",
-                                                                     site="authhooks demo store")
+    assert link_text is not None and link_text.group(1) == translate(
+        code, "Continue to {site}", site="authhooks demo store"
+    )
     again = api.post(LANDING, body=body, headers=form)
     assert heading_in(again, code) == translate(code, "Your email address is already confirmed")
     expired = api.post(LANDING, body=f"bv_authtoken=never-issued&locale={code}", headers=form)
     assert heading_in(expired, code) == translate(code, "This link has expired or was already used")
     incomplete = api.get(LANDING, query={"locale": code})
     assert heading_in(incomplete, code) == translate(code, "This link is incomplete")
-    for mode, cause in [("rate_limit", None),
-                        ("timeout", "Our review partner took too long to answer, so your address is not "
-                                    "confirmed yet."),
-                        ("error_500", "Our review partner cannot be reached at the moment, so your address is not "
-                                      "confirmed yet."),
-                        ("garbage", "Our review partner did not answer as expected, so your address is not "
-                                    "confirmed yet.")]:
+    for mode, cause in [
+        ("rate_limit", None),
+        ("timeout", "Our review partner took too long to answer, so your address is not confirmed yet."),
+        ("error_500", "Our review partner cannot be reached at the moment, so your address is not confirmed yet."),
+        ("garbage", "Our review partner did not answer as expected, so your address is not confirmed yet."),
+    ]:
         fault(mode)
         fresh = mint()["bv_authtoken"]
         failed = api.post(LANDING, body=f"bv_authtoken={fresh}&locale={code}", headers=form)
@@ -120,6 +138,7 @@ def test_a_body_we_cannot_read_is_answered_in_the_browsers_language(api: Api) ->
 
 # --- brand -----------------------------------------------------------------------------------------------------------
 
+
 def style_of(text: str) -> str:
     found = re.search(r"<style>(.*?)</style>", text, re.S)
     assert found is not None
@@ -131,7 +150,8 @@ def source_hash(text: str) -> str:
 
 
 def test_the_logo_stands_for_the_site_name_and_the_csp_allows_exactly_its_origin(
-        api: Api, mint: Callable, bv_settings: Callable) -> None:
+    api: Api, mint: Callable, bv_settings: Callable
+) -> None:
     bv_settings(LANDING_LOGO_URL=LOGO, LANDING_ACCENT_COLOR="#7A1F5C", PRIVACY_URL="https://shop.example.com/privacy")
     reply = api.get(LANDING, query={"bv_authtoken": mint()["bv_authtoken"], "locale": "de_DE"})
     page = page_in(reply, "de")
@@ -152,11 +172,19 @@ def test_without_a_logo_the_site_name_is_the_header_and_no_image_is_allowed(api:
     assert "Privacy policy" not in reply.text  # no PrivacyUrl, no link
 
 
-@pytest.mark.parametrize("logo", ["http://cdn.shop.example.com/logo.png", "javascript:alert(1)",
-                                  "https://user@cdn.example.com/logo.png", "https://cdn.example.com/a logo.png",
-                                  "https://cdn.example.com/\"onload=alert(1)"])
-def test_a_logo_that_is_not_plain_https_is_ignored_with_a_warning(api: Api, mint: Callable, bv_settings: Callable,
-                                                                  log_lines: list[str], logo: str) -> None:
+@pytest.mark.parametrize(
+    "logo",
+    [
+        "http://cdn.shop.example.com/logo.png",
+        "javascript:alert(1)",
+        "https://user@cdn.example.com/logo.png",
+        "https://cdn.example.com/a logo.png",
+        'https://cdn.example.com/"onload=alert(1)',
+    ],
+)
+def test_a_logo_that_is_not_plain_https_is_ignored_with_a_warning(
+    api: Api, mint: Callable, bv_settings: Callable, log_lines: list[str], logo: str
+) -> None:
     bv_settings(LANDING_LOGO_URL=logo)
     reply = api.get(LANDING, query={"bv_authtoken": mint()["bv_authtoken"]})
     assert "<img" not in reply.text and "img-src data:;" in (reply.header("Content-Security-Policy") or "")
@@ -164,7 +192,8 @@ def test_a_logo_that_is_not_plain_https_is_ignored_with_a_warning(api: Api, mint
 
 
 def test_an_accent_with_too_little_contrast_is_warned_about_once_per_cold_start(
-        api: Api, mint: Callable, bv_settings: Callable, log_lines: list[str]) -> None:
+    api: Api, mint: Callable, bv_settings: Callable, log_lines: list[str]
+) -> None:
     bv_settings(LANDING_ACCENT_COLOR="#ffcc00")  # yellow: 1.51:1 with white
     for _ in range(3):
         reply = api.get(LANDING, query={"bv_authtoken": mint()["bv_authtoken"]})
@@ -176,8 +205,9 @@ def test_an_accent_with_too_little_contrast_is_warned_about_once_per_cold_start(
     assert len([line for line in log_lines if "too little contrast" in line]) == 1
 
 
-def test_an_accent_that_is_not_a_colour_falls_back_with_a_warning(api: Api, mint: Callable, bv_settings: Callable,
-                                                                  log_lines: list[str]) -> None:
+def test_an_accent_that_is_not_a_colour_falls_back_with_a_warning(
+    api: Api, mint: Callable, bv_settings: Callable, log_lines: list[str]
+) -> None:
     bv_settings(LANDING_ACCENT_COLOR="red; } body { display: none")
     reply = api.get(LANDING, query={"bv_authtoken": mint()["bv_authtoken"]})
     assert "--accent: #0b5cad;" in style_of(reply.text) and "body { display: none" not in reply.text
@@ -185,8 +215,9 @@ def test_an_accent_that_is_not_a_colour_falls_back_with_a_warning(api: Api, mint
 
 
 @pytest.mark.parametrize("code", ["en", "pl"])
-def test_our_own_failure_is_its_own_page_with_a_way_to_try_again(api: Api, mint: Callable, aws: AwsBackend,
-                                                                 code: str) -> None:
+def test_our_own_failure_is_its_own_page_with_a_way_to_try_again(
+    api: Api, mint: Callable, aws: AwsBackend, code: str
+) -> None:
     from authhooks import settings
 
     from local import config
@@ -194,8 +225,11 @@ def test_our_own_failure_is_its_own_page_with_a_way_to_try_again(api: Api, mint:
     token = mint()["bv_authtoken"]
     aws.secretsmanager.delete_secret(SecretId=config.secret_name("BazaarvoiceSecret"), ForceDeleteWithoutRecovery=True)
     settings.reset()
-    reply = api.post(LANDING, body=urlencode({"bv_authtoken": token, "locale": code}),
-                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    reply = api.post(
+        LANDING,
+        body=urlencode({"bv_authtoken": token, "locale": code}),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     # A missing secret is ours to fix, not a bug: 503 credentials_unavailable, with a time to come back.
     assert reply.status == 503 and reply.header("Retry-After")
     page = page_in(reply, code)

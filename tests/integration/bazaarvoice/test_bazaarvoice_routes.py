@@ -26,8 +26,9 @@ ENCODINGS = ["users%2F{id}", "users%252F{id}", "users%2f{id}", "USERS%2F{id}"]
 def confirmed(api: Api, mint: Callable) -> dict[str, str]:
     """A confirmed shopper: ``bv_user_id`` and the ``user_token`` the exchange handed out."""
     minted = mint()
-    reply = api.post("/bazaarvoice/confirm", json={"bv_authtoken": minted["bv_authtoken"]},
-                     headers={"Accept": "application/json"})
+    reply = api.post(
+        "/bazaarvoice/confirm", json={"bv_authtoken": minted["bv_authtoken"]}, headers={"Accept": "application/json"}
+    )
     return reply.json()
 
 
@@ -66,9 +67,9 @@ def send(base_url: str, method: str, raw_path: str) -> tuple[int, dict[str, str]
 
 @pytest.mark.parametrize("encoded", ENCODINGS)
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
-def test_encoded_slashes_through_the_local_gateway_reach_no_token(local_gateway: str, api: Api,
-                                                                  confirmed: dict[str, str], encoded: str,
-                                                                  method: str) -> None:
+def test_encoded_slashes_through_the_local_gateway_reach_no_token(
+    local_gateway: str, api: Api, confirmed: dict[str, str], encoded: str, method: str
+) -> None:
     status, _, body = send(local_gateway, method, "/bazaarvoice/" + encoded.format(id=confirmed["bv_user_id"]))
     assert status == 404 and confirmed["user_token"] not in body
     assert api.get(f"/bazaarvoice/users/{confirmed['bv_user_id']}").status == 200  # nothing erased
@@ -76,9 +77,9 @@ def test_encoded_slashes_through_the_local_gateway_reach_no_token(local_gateway:
 
 @pytest.mark.parametrize("encoded", ENCODINGS)
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
-def test_through_a_public_catch_all_the_function_itself_refuses(former_gateway: str, api: Api,
-                                                                confirmed: dict[str, str], encoded: str,
-                                                                method: str) -> None:
+def test_through_a_public_catch_all_the_function_itself_refuses(
+    former_gateway: str, api: Api, confirmed: dict[str, str], encoded: str, method: str
+) -> None:
     status, headers, body = send(former_gateway, method, "/bazaarvoice/" + encoded.format(id=confirmed["bv_user_id"]))
     assert status == 404 and confirmed["user_token"] not in body
     assert json.loads(body)["code"] == "not_found" and headers["Content-Type"] == "application/problem+json"
@@ -90,17 +91,22 @@ def handle(api: Api, event: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("encoded", ["users%2F{id}", "users%252F{id}"])
-@pytest.mark.parametrize(("route_key", "iam"), [
-    ("ANY /bazaarvoice/{proxy+}", False),  # the public catch-all
-    ("ANY /bazaarvoice/{proxy+}", True),  # a signed catch-all is still not the user route
-    ("GET /bazaarvoice/users/{bv_user_id}", False),  # the route key without the IAM context
-])
-def test_events_built_as_api_gateway_builds_them_get_no_token(api: Api, confirmed: dict[str, str], encoded: str,
-                                                              route_key: str, iam: bool) -> None:
+@pytest.mark.parametrize(
+    ("route_key", "iam"),
+    [
+        ("ANY /bazaarvoice/{proxy+}", False),  # the public catch-all
+        ("ANY /bazaarvoice/{proxy+}", True),  # a signed catch-all is still not the user route
+        ("GET /bazaarvoice/users/{bv_user_id}", False),  # the route key without the IAM context
+    ],
+)
+def test_events_built_as_api_gateway_builds_them_get_no_token(
+    api: Api, confirmed: dict[str, str], encoded: str, route_key: str, iam: bool
+) -> None:
     raw = "/bazaarvoice/" + encoded.format(id=confirmed["bv_user_id"])
     params = {"bv_user_id": confirmed["bv_user_id"]} if "{bv_user_id}" in route_key else {"proxy": raw[13:]}
-    event = events.http_api_event("GET", events.delivered_path(raw), route_key=route_key, path_parameters=params,
-                                  iam=iam)
+    event = events.http_api_event(
+        "GET", events.delivered_path(raw), route_key=route_key, path_parameters=params, iam=iam
+    )
     assert event["rawPath"] != raw  # delivered decoded, as HTTP APIs do
     result = handle(api, event)
     # 404 (no route for it), or 400 where the route key names the user route but the decoded id is no id.
@@ -109,9 +115,13 @@ def test_events_built_as_api_gateway_builds_them_get_no_token(api: Api, confirme
 
 def test_the_iam_route_event_answers_the_token(api: Api, confirmed: dict[str, str]) -> None:
     user_id = confirmed["bv_user_id"]
-    event = events.http_api_event("GET", f"/bazaarvoice/users/{user_id}", iam=True,
-                                  route_key="GET /bazaarvoice/users/{bv_user_id}",
-                                  path_parameters={"bv_user_id": user_id})
+    event = events.http_api_event(
+        "GET",
+        f"/bazaarvoice/users/{user_id}",
+        iam=True,
+        route_key="GET /bazaarvoice/users/{bv_user_id}",
+        path_parameters={"bv_user_id": user_id},
+    )
     result = handle(api, event)
     assert result["statusCode"] == 200 and json.loads(result["body"])["user_token"] == confirmed["user_token"]
 

@@ -9,7 +9,8 @@ from tests.integration.bazaarvoice.conftest import LANDING, confirm_form, page_o
 
 
 def test_twenty_scanner_gets_make_no_bazaarvoice_call_and_the_token_still_works(
-        api: Api, mint: Callable, bv_calls: Callable, aws: AwsBackend) -> None:
+    api: Api, mint: Callable, bv_calls: Callable, aws: AwsBackend
+) -> None:
     token = mint()["bv_authtoken"]
     for _ in range(20):  # no User-Agent, no cookies, no Accept: what a link scanner sends
         reply = api.get(LANDING, query={"bv_authtoken": token})

@@ -25,8 +25,9 @@ def iso(moment: datetime) -> str:
 
 
 @pytest.mark.parametrize("mode", ["error_500", "timeout", "garbage", "rate_limit", "reset"])
-def test_a_failed_exchange_writes_nothing(api: Api, aws: AwsBackend, mint: Callable, fault: Callable,
-                                          mode: str) -> None:
+def test_a_failed_exchange_writes_nothing(
+    api: Api, aws: AwsBackend, mint: Callable, fault: Callable, mode: str
+) -> None:
     fault(mode)
     assert confirm_json(api, {"bv_authtoken": mint()["bv_authtoken"]}).status >= 500
     assert aws.items() == []  # not even the in-progress lease is left behind

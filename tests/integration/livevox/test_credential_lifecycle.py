@@ -21,8 +21,10 @@ def logins(sandbox_url: str) -> int:
 
 # --- password changes -------------------------------------------------------------------------------
 
+
 def test_a_password_changed_at_livevox_works_at_once_and_the_old_one_is_refused(
-        api: Any, sandbox_client: SandboxClient, sandbox_url: str) -> None:
+    api: Any, sandbox_client: SandboxClient, sandbox_url: str
+) -> None:
     old = api.post(SESSIONS, json=credentials("pat")).json()
     sandbox_client.livevox_change_password("pat", "pat-new-password")
     new = api.post(SESSIONS, json=credentials("pat", password="pat-new-password"))
@@ -38,7 +40,8 @@ def test_a_password_changed_at_livevox_works_at_once_and_the_old_one_is_refused(
 
 
 def test_a_named_accounts_password_rotated_in_the_secret_works_at_once(
-        api: Any, aws: Any, sandbox_client: SandboxClient, sandbox_url: str) -> None:
+    api: Any, aws: Any, sandbox_client: SandboxClient, sandbox_url: str
+) -> None:
     old = api.post(SESSIONS, json={"account": "demo"}).json()
     sandbox_client.livevox_change_password("demo-user", "rotated-demo-password")
     name = settings.livevox().secret_name
@@ -62,9 +65,10 @@ def test_a_refused_new_password_leaves_the_cached_session_to_its_own_password(ap
 
 # --- never the cause of a lockout -------------------------------------------------------------------
 
+
 def test_20_sequential_wrong_passwords_reach_livevox_at_most_the_limit(
-        api: Any, sandbox_client: SandboxClient, sandbox_url: str, log_lines: list[str],
-        capsys: pytest.CaptureFixture[str]) -> None:
+    api: Any, sandbox_client: SandboxClient, sandbox_url: str, log_lines: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     limit = 2
     replies = [api.post(SESSIONS, json=credentials("rita", password=f"wrong-{n}")) for n in range(20)]
     assert [r.status for r in replies] == [401] * limit + [429] * (20 - limit)
@@ -103,7 +107,8 @@ def test_a_cached_session_still_serves_its_password_while_logins_are_paused(api:
 
 
 def test_16_concurrent_identical_wrong_passwords_share_one_vendor_login(
-        api_server: Any, sandbox_client: SandboxClient, sandbox_url: str) -> None:
+    api_server: Any, sandbox_client: SandboxClient, sandbox_url: str
+) -> None:
     replies = concurrently(api_server, [credentials("uma", password="stale-everywhere")] * 16)
     assert [r.status for r in replies] == [401] * 16, [r.text for r in replies]
     assert logins(sandbox_url) == 1
@@ -111,7 +116,8 @@ def test_16_concurrent_identical_wrong_passwords_share_one_vendor_login(
 
 
 def test_16_concurrent_different_wrong_passwords_reach_livevox_at_most_twice(
-        api_server: Any, sandbox_client: SandboxClient, sandbox_url: str, aws_server: Any) -> None:
+    api_server: Any, sandbox_client: SandboxClient, sandbox_url: str, aws_server: Any
+) -> None:
     replies = concurrently(api_server, [credentials("vic", password=f"guess-{n}") for n in range(16)])
     statuses = Counter(r.status for r in replies)
     assert set(statuses) <= {401, 429, 503}, [r.text for r in replies]
@@ -122,7 +128,8 @@ def test_16_concurrent_different_wrong_passwords_reach_livevox_at_most_twice(
 
 
 def test_a_named_accounts_refused_stored_password_is_an_error_and_pauses(
-        api: Any, sandbox_client: SandboxClient, sandbox_url: str, log_lines: list[str]) -> None:
+    api: Any, sandbox_client: SandboxClient, sandbox_url: str, log_lines: list[str]
+) -> None:
     # The secret still holds the old password after a change at LiveVox.
     sandbox_client.livevox_change_password("demo-user", "rotated-at-livevox")
     statuses = [api.post(SESSIONS, json={"account": "demo"}).status for _ in range(6)]
@@ -135,8 +142,10 @@ def test_a_named_accounts_refused_stored_password_is_an_error_and_pauses(
 
 # --- alive, not just remembered ---------------------------------------------------------------------
 
+
 def test_a_session_ended_at_livevox_is_never_handed_out_after_fresh(
-        api: Any, sandbox_client: SandboxClient, sandbox_url: str) -> None:
+    api: Any, sandbox_client: SandboxClient, sandbox_url: str
+) -> None:
     first = api.post(SESSIONS, json=credentials()).json()
     sandbox_client.livevox_end_session(first["session_id"])
     fresh = api.post(SESSIONS, json={**credentials(), "fresh": True})
@@ -156,8 +165,9 @@ def test_fresh_on_a_live_session_validates_and_hands_it_out(api: Any, sandbox_ur
     assert sandbox_calls(sandbox_url) == {"livevox.login": 1, "livevox.validate": 1}
 
 
-def test_an_old_confirmation_is_validated_before_handout(api: Any, sandbox_client: SandboxClient,
-                                                        sandbox_url: str) -> None:
+def test_an_old_confirmation_is_validated_before_handout(
+    api: Any, sandbox_client: SandboxClient, sandbox_url: str
+) -> None:
     first = api.post(SESSIONS, json=credentials()).json()
     sandbox_client.livevox_end_session(first["session_id"])
     api.clock.advance(60)
@@ -176,6 +186,7 @@ def test_fresh_sso_logs_in(api: Any, sandbox_url: str) -> None:
 
 
 # --- validate and logout as LiveVox does them ---------------------------------------------------------
+
 
 def test_a_validate_refused_for_another_reason_keeps_the_session(api: Any, sandbox: Any, aws: Any) -> None:
     login = api.post(SESSIONS, json=credentials()).json()
@@ -209,6 +220,7 @@ def test_agent_names_fold_ascii_letters_only(api: Any, sandbox_url: str) -> None
 
 # --- how LiveVox answers ----------------------------------------------------------------------------
 
+
 def test_a_non_json_401_from_login_is_unauthorized(api: Any, sandbox_client: SandboxClient, aws: Any) -> None:
     sandbox_client.livevox_error_shape("plain")
     reply = api.post(SESSIONS, json=credentials(password="wrong"))
@@ -217,7 +229,8 @@ def test_a_non_json_401_from_login_is_unauthorized(api: Any, sandbox_client: San
 
 
 def test_sso_field_names_are_settings_and_a_failure_logs_the_answer_shape(
-        api: Any, sandbox_url: str, monkeypatch: pytest.MonkeyPatch, log_lines: list[str]) -> None:
+    api: Any, sandbox_url: str, monkeypatch: pytest.MonkeyPatch, log_lines: list[str]
+) -> None:
     monkeypatch.setenv("LIVEVOX_SSO_TOKEN_FIELD", "token")  # not what the sandbox reads
     settings.reset()
     reply = api.post(f"{SESSIONS}/sso", json={"client_name": "SANDBOX", "id_token": "sandbox-id-token:x"})
@@ -228,7 +241,8 @@ def test_sso_field_names_are_settings_and_a_failure_logs_the_answer_shape(
 
 
 def test_a_failed_lease_release_after_a_login_is_logged_not_a_failure(
-        api_faults: Any, sandbox_client: SandboxClient, aws_server: Any, log_lines: list[str]) -> None:
+    api_faults: Any, sandbox_client: SandboxClient, aws_server: Any, log_lines: list[str]
+) -> None:
     api_faults.handler("LiveVoxLoginFunction")
     # Every attempt of the release: botocore sends the request and its retries.
     sandbox_client.fault("dynamodb", "DeleteItem", "error_500", count=STORE_ATTEMPTS)

@@ -21,9 +21,17 @@ ATTEMPTS = 1 + LOGIN_RETRIES.connect + LOGIN_RETRIES.read + LOGIN_RETRIES.status
     [(mode, promise.status, promise.code) for mode, promise in VENDOR_FAULT_ANSWERS.items()],
 )
 @pytest.mark.parametrize("body", [credentials(), {"account": "demo"}], ids=["direct", "account"])
-def test_login_faults_map_write_nothing_and_recover(api: Any, sandbox_url: str, aws: Any, fault: Callable[..., None],
-                                                    clear_faults: Callable[[], None], mode: str, status: int,
-                                                    code: str, body: dict[str, Any]) -> None:
+def test_login_faults_map_write_nothing_and_recover(
+    api: Any,
+    sandbox_url: str,
+    aws: Any,
+    fault: Callable[..., None],
+    clear_faults: Callable[[], None],
+    mode: str,
+    status: int,
+    code: str,
+    body: dict[str, Any],
+) -> None:
     fault("login", mode, count=ATTEMPTS, seconds=3)
     reply = api.post(SESSIONS, json=body)
     assert reply.status == status, reply.text
@@ -47,8 +55,9 @@ def test_a_500_is_retried_once_then_succeeds(api: Any, sandbox_url: str, fault: 
     assert sandbox_calls(sandbox_url) == {"livevox.login": 2}
 
 
-def test_a_rate_limit_is_not_retried_and_passes_retry_after_on(api: Any, sandbox_url: str,
-                                                              fault: Callable[..., None]) -> None:
+def test_a_rate_limit_is_not_retried_and_passes_retry_after_on(
+    api: Any, sandbox_url: str, fault: Callable[..., None]
+) -> None:
     fault("login", "rate_limit", count=ATTEMPTS)
     reply = api.post(SESSIONS, json=credentials())
     assert reply.status == 503 and reply.header("Retry-After") == "2"  # the sandbox's own Retry-After
@@ -63,9 +72,9 @@ def test_sso_faults_map_too(api: Any, aws: Any, fault: Callable[..., None]) -> N
 
 
 @pytest.mark.parametrize(("operation", "method"), [("validate", "get"), ("logout", "delete")])
-def test_validate_and_logout_faults_keep_the_records(api: Any, aws: Any, fault: Callable[..., None],
-                                                     clear_faults: Callable[[], None], operation: str,
-                                                     method: str) -> None:
+def test_validate_and_logout_faults_keep_the_records(
+    api: Any, aws: Any, fault: Callable[..., None], clear_faults: Callable[[], None], operation: str, method: str
+) -> None:
     session_id = api.post(SESSIONS, json=credentials()).json()["session_id"]
     before = records(aws)
     fault(operation, "error_500", count=ATTEMPTS)

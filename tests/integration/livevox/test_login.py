@@ -121,8 +121,9 @@ def test_expired_password_is_403(api: Any, aws: Any) -> None:
     assert aws.items() == []
 
 
-def test_a_password_expiring_soon_is_logged_and_counted(api: Any, log_lines: list[str],
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_password_expiring_soon_is_logged_and_counted(
+    api: Any, log_lines: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     reply = api.post(SESSIONS, json=credentials("expiring-frank"))
     assert reply.json()["days_until_password_expires"] == 3
     warnings = [json.loads(line) for line in log_lines if "expires soon" in line]
@@ -157,8 +158,7 @@ def test_days_until_password_expires_counts_down_on_hits(api: Any) -> None:
     assert answer["days_until_password_expires"] == 11
 
 
-def test_a_record_past_expires_at_is_a_miss_though_dynamodb_holds_it(api: Any, sandbox_url: str,
-                                                                      aws: Any) -> None:
+def test_a_record_past_expires_at_is_a_miss_though_dynamodb_holds_it(api: Any, sandbox_url: str, aws: Any) -> None:
     first = api.post(SESSIONS, json=credentials()).json()
     api.clock.advance(3 * 3600)
     [stale] = records(aws, "session")
@@ -189,8 +189,9 @@ def test_an_expired_record_does_not_lock_out_a_new_password(api: Any, sandbox_ur
         ({"client_name": "SANDBOX", "user_name": "u", "password": PASSWORD, "agent": "yes"}, ["agent"]),
     ],
 )
-def test_bad_bodies_are_400_naming_the_fields(api: Any, sandbox_url: str, aws: Any, body: dict[str, Any],
-                                              fields: list[str]) -> None:
+def test_bad_bodies_are_400_naming_the_fields(
+    api: Any, sandbox_url: str, aws: Any, body: dict[str, Any], fields: list[str]
+) -> None:
     reply = api.post(SESSIONS, json=body)
     assert reply.status == 400
     assert reply.header("Content-Type") == "application/problem+json"

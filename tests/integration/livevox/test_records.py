@@ -37,9 +37,12 @@ def test_a_pointer_renewal_never_brings_back_a_session_a_logout_deleted(api: Any
     login = api.post(SESSIONS, json=credentials()).json()
     [session] = records(aws, "session")
     # The pointer is due for renewal (as after a week of use): the next confirmed use renews it.
-    aws.dynamodb.update_item(TableName=_table(), Key={"pk": {"S": session["pk"]}},
-                             UpdateExpression="SET pointer_expires_at = :p",
-                             ExpressionAttributeValues={":p": {"N": str(int(api.clock.now))}})
+    aws.dynamodb.update_item(
+        TableName=_table(),
+        Key={"pk": {"S": session["pk"]}},
+        UpdateExpression="SET pointer_expires_at = :p",
+        ExpressionAttributeValues={":p": {"N": str(int(api.clock.now))}},
+    )
     api.clock.advance(3600)  # past the revalidation age, so LiveVox confirms the session and the pointer is renewed
     LogoutBeforePointerWrite.raced = False
     store = token_store()

@@ -11,8 +11,9 @@ ID_TOKEN = "sandbox-id-token:canary-sso-user"
 WRONG_PASSWORD = "wrong-canary-password"
 
 
-def test_no_secret_reaches_a_log_an_answer_or_a_key(api: Any, aws: Any, log_lines: list[str],
-                                                    fault: Callable[..., None]) -> None:
+def test_no_secret_reaches_a_log_an_answer_or_a_key(
+    api: Any, aws: Any, log_lines: list[str], fault: Callable[..., None]
+) -> None:
     replies = [
         api.post(SESSIONS, json={"account": "demo"}),
         api.post(SESSIONS, json={"account": "demo"}),

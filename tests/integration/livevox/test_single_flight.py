@@ -41,8 +41,9 @@ def test_4_accounts_by_8_requests_make_4_logins(api_server: Any, sandbox_url: st
     assert len(records(aws_server, "session")) == 4
 
 
-def test_waiters_take_over_when_the_holders_login_fails(api_server: Any, sandbox_url: str,
-                                                        fault: Callable[..., None]) -> None:
+def test_waiters_take_over_when_the_holders_login_fails(
+    api_server: Any, sandbox_url: str, fault: Callable[..., None]
+) -> None:
     # The first holder's login and its one retry fail; a waiter then takes the lease and logs in.
     fault("login", "error_500", count=2)
     replies = concurrently(api_server, [{"account": "demo"}] * 8)
@@ -60,8 +61,9 @@ def _lock_of_demo() -> str:
     return Keys.lvx_lock(*deployment.identity("SANDBOX", "demo-user", "user"))
 
 
-def test_a_dead_holders_lease_expires_and_a_waiter_logs_in(api: Any, sandbox_url: str, aws: Any,
-                                                           log_lines: list[str]) -> None:
+def test_a_dead_holders_lease_expires_and_a_waiter_logs_in(
+    api: Any, sandbox_url: str, aws: Any, log_lines: list[str]
+) -> None:
     api.handler("LiveVoxLoginFunction")
     # A holder that took the lease and died: it never logs in and never gives the lease back.
     assert token_store().acquire(_lock_of_demo(), settings.livevox().lease_seconds) is not None

@@ -37,8 +37,12 @@ def lv_calls(url: str) -> dict[str, int]:
 
 def vendor_expiration(url: str, author_token: str, session_token: str) -> str:
     """The sandbox's ``date_expiration`` of a live session, as docs/api.md's ISO 8601 UTC."""
-    answer = requests.get(f"{url}/loudvoice/loudvoice/authors/sessions.json",
-                          params={"filters": f"author_token:eq:{author_token}"}, auth=CANARIES, timeout=5)
+    answer = requests.get(
+        f"{url}/loudvoice/loudvoice/authors/sessions.json",
+        params={"filters": f"author_token:eq:{author_token}"},
+        auth=CANARIES,
+        timeout=5,
+    )
     answer.raise_for_status()
     entries = answer.json()["response"]["result"]["data"]["author_sessions"]["entries"]
     found = next(e for e in entries if e["author_session_token"] == session_token)
@@ -49,8 +53,7 @@ def mint_identity(url: str) -> str:
     return SandboxClient(url).mint_loudvoice_identity()
 
 
-def add_fault(url: str, mode: str, operation: str | None = None, count: int = 1,
-              seconds: float | None = None) -> None:
+def add_fault(url: str, mode: str, operation: str | None = None, count: int = 1, seconds: float | None = None) -> None:
     SandboxClient(url).fault("loudvoice", operation, mode, count, seconds)
 
 

@@ -46,8 +46,11 @@ BAD_BODIES = [
     ("email without domain", body({**JOHN, "email": "john@"}), {"author.email"}),
     ("email without at", body({**JOHN, "email": "john.example.com"}), {"author.email"}),
     ("email with spaces", body({**JOHN, "email": "john doe@example.com"}), {"author.email"}),
-    ("email too long", body({**JOHN, "email": "j" * 64 + "@" + "e" * 63 + "." + "x" * 63 + "." + "y" * 63 + ".com"}),
-     {"author.email"}),
+    (
+        "email too long",
+        body({**JOHN, "email": "j" * 64 + "@" + "e" * 63 + "." + "x" * 63 + "." + "y" * 63 + ".com"}),
+        {"author.email"},
+    ),
     ("email a list", body({**JOHN, "email": ["john@example.com"]}), {"author.email"}),
     ("javascript: picture", body({**JOHN, "picture_url": "javascript:alert(1)"}), {"author.picture_url"}),
     ("relative website", body({**JOHN, "website_url": "/users/1"}), {"author.website_url"}),
@@ -67,19 +70,35 @@ BAD_BODIES = [
     ("unknown top-level field", body(session={"expires_in": 60}), {"session"}),
     ("unknown author field", body({**JOHN, "nickname": "JD"}), {"author.nickname"}),
     ("metadata with an author token", body({"author_token": TOKEN, "name": "John"}), {"author.name"}),
-    ("metadata with an identity token", body({"identity_token": TOKEN, "allow_create_new": False, "email": "x"}),
-     {"author.allow_create_new", "author.email"}),
-    ("every problem at once",
-     body({"author_reference": "", "name": "", "email": "nope", "website_url": "javascript:void(0)", "x": 1},
-          expires_in="14d", extra=True),
-     {"extra", "expires_in", "author.x", "author.author_reference", "author.name", "author.email",
-      "author.website_url"}),
+    (
+        "metadata with an identity token",
+        body({"identity_token": TOKEN, "allow_create_new": False, "email": "x"}),
+        {"author.allow_create_new", "author.email"},
+    ),
+    (
+        "every problem at once",
+        body(
+            {"author_reference": "", "name": "", "email": "nope", "website_url": "javascript:void(0)", "x": 1},
+            expires_in="14d",
+            extra=True,
+        ),
+        {
+            "extra",
+            "expires_in",
+            "author.x",
+            "author.author_reference",
+            "author.name",
+            "author.email",
+            "author.website_url",
+        },
+    ),
 ]
 
 
 @pytest.mark.parametrize(("raw", "fields"), [pytest.param(raw, fields, id=name) for name, raw, fields in BAD_BODIES])
-def test_bad_body_is_refused_naming_each_field(raw: str, fields: set[str], api: Api, aws: AwsBackend,
-                                               lv: Callable[[], dict[str, int]], log_lines: list[str]) -> None:
+def test_bad_body_is_refused_naming_each_field(
+    raw: str, fields: set[str], api: Api, aws: AwsBackend, lv: Callable[[], dict[str, int]], log_lines: list[str]
+) -> None:
     reply = api.put(START, body=raw, headers={"Content-Type": "application/json"})
 
     assert reply.status == 400, reply.text
@@ -100,8 +119,10 @@ def test_the_table_is_big_enough() -> None:
 def test_wrong_types_name_the_expected_type(api: Api) -> None:
     reply = api.put(START, json={"author": {**JOHN, "name": 5}, "expires_in": "14d"})
     messages = {e["field"]: e["message"] for e in reply.json()["errors"]}
-    assert messages == {"author.name": "expected a string, got number",
-                        "expires_in": "expected an integer (seconds), got string"}
+    assert messages == {
+        "author.name": "expected a string, got number",
+        "expires_in": "expected an integer (seconds), got string",
+    }
 
 
 def test_caller_tokens_in_a_bad_body_stay_out_of_the_logs(api: Api, log_lines: list[str]) -> None:

@@ -43,9 +43,9 @@ def _wrong_site(sandbox_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     settings.reset()
 
 
-def test_a_plan_limit_403_is_rate_limited_not_bad_keys(api: Api, sandbox_client: SandboxClient, aws: AwsBackend,
-                                                       lv: Calls, log_lines: list[str],
-                                                       emitted_metrics: Metrics) -> None:
+def test_a_plan_limit_403_is_rate_limited_not_bad_keys(
+    api: Api, sandbox_client: SandboxClient, aws: AwsBackend, lv: Calls, log_lines: list[str], emitted_metrics: Metrics
+) -> None:
     token = start(api, JOHN).json()["session_token"]
     emitted_metrics()
     sandbox_client.loudvoice_switches(plan_limit=True)
@@ -63,9 +63,15 @@ def test_a_plan_limit_403_is_rate_limited_not_bad_keys(api: Api, sandbox_client:
     assert api.get(session_path(token)).status == 200, "the refused end left the session as it was"
 
 
-def test_an_unknown_site_is_a_configuration_error(api: Api, sandbox_url: str, aws: AwsBackend, lv: Calls,
-                                                  monkeypatch: pytest.MonkeyPatch, log_lines: list[str],
-                                                  emitted_metrics: Metrics) -> None:
+def test_an_unknown_site_is_a_configuration_error(
+    api: Api,
+    sandbox_url: str,
+    aws: AwsBackend,
+    lv: Calls,
+    monkeypatch: pytest.MonkeyPatch,
+    log_lines: list[str],
+    emitted_metrics: Metrics,
+) -> None:
     _wrong_site(sandbox_url, monkeypatch)
     emitted_metrics()
 
@@ -79,9 +85,15 @@ def test_an_unknown_site_is_a_configuration_error(api: Api, sandbox_url: str, aw
     assert lv() == {"session_start": 1}
 
 
-def test_delete_at_an_unknown_site_is_not_a_204(api: Api, sandbox: Any, sandbox_url: str, lv: Calls,
-                                                monkeypatch: pytest.MonkeyPatch, log_lines: list[str],
-                                                emitted_metrics: Metrics) -> None:
+def test_delete_at_an_unknown_site_is_not_a_204(
+    api: Api,
+    sandbox: Any,
+    sandbox_url: str,
+    lv: Calls,
+    monkeypatch: pytest.MonkeyPatch,
+    log_lines: list[str],
+    emitted_metrics: Metrics,
+) -> None:
     token = start(api, JOHN).json()["session_token"]
     _wrong_site(sandbox_url, monkeypatch)
     emitted_metrics()
@@ -95,8 +107,9 @@ def test_delete_at_an_unknown_site_is_not_a_204(api: Api, sandbox: Any, sandbox_
     assert lv() == {"session_start": 1, "session_delete": 1}
 
 
-def test_delete_of_a_session_loudvoice_really_lacks_is_204(api: Api, log_lines: list[str],
-                                                           emitted_metrics: Metrics) -> None:
+def test_delete_of_a_session_loudvoice_really_lacks_is_204(
+    api: Api, log_lines: list[str], emitted_metrics: Metrics
+) -> None:
     # OneAll's real "not found" names the node: "... no author session has been found for that token".
     emitted_metrics()
     reply = api.delete(session_path(str(uuid.uuid4())))
@@ -123,10 +136,18 @@ def test_dates_with_numeric_offsets_are_stored_in_utc(api: Api, sandbox: Any) ->
     assert vendor.date_expiration.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") == body["expires_at"]
 
 
-@pytest.mark.parametrize("date", ["Fri, 31 Dec 9999 23:59:59 -0200", "Fri, 31 Dec 9999 23:59:59 +0000",
-                                  "Mon, 01 Jan 0001 00:00:00 +0200", "Thu, 01 Jan 1970 00:00:00 +0000"])
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Fri, 31 Dec 9999 23:59:59 -0200",
+        "Fri, 31 Dec 9999 23:59:59 +0000",
+        "Mon, 01 Jan 0001 00:00:00 +0200",
+        "Thu, 01 Jan 1970 00:00:00 +0000",
+    ],
+)
 def test_an_extreme_date_expiration_is_clamped_and_never_poisons_the_author(
-        date: str, api: Api, sandbox_client: SandboxClient, lv: Calls, log_lines: list[str]) -> None:
+    date: str, api: Api, sandbox_client: SandboxClient, lv: Calls, log_lines: list[str]
+) -> None:
     sandbox_client.loudvoice_switches(date_expiration=date)
 
     first = start(api, JOHN, expires_in=3600)
@@ -149,20 +170,31 @@ def test_an_extreme_date_expiration_is_clamped_and_never_poisons_the_author(
 
 
 # Non-JSON refusals (a proxy's HTML page) mean what the same status means with OneAll's envelope.
-@pytest.mark.parametrize(("setup", "status", "code"), [
-    ("bad_keys", 502, "vendor_rejected"),
-    ("plan_limit", 502, "vendor_rejected"),  # no info saying "limit exceeded": our plan or keys
-    ("rate_limit", 503, "vendor_rate_limited"),
-    ("error_500", 503, "vendor_unavailable"),
-])
+@pytest.mark.parametrize(
+    ("setup", "status", "code"),
+    [
+        ("bad_keys", 502, "vendor_rejected"),
+        ("plan_limit", 502, "vendor_rejected"),  # no info saying "limit exceeded": our plan or keys
+        ("rate_limit", 503, "vendor_rate_limited"),
+        ("error_500", 503, "vendor_unavailable"),
+    ],
+)
 def test_a_refusal_that_is_not_json_is_mapped_by_its_status(
-        setup: str, status: int, code: str, api: Api, aws: AwsBackend, sandbox_url: str,
-        sandbox_client: SandboxClient, emitted_metrics: Metrics) -> None:
+    setup: str,
+    status: int,
+    code: str,
+    api: Api,
+    aws: AwsBackend,
+    sandbox_url: str,
+    sandbox_client: SandboxClient,
+    emitted_metrics: Metrics,
+) -> None:
     sandbox_client.loudvoice_switches(plain_errors=True)
     if setup == "bad_keys":
         aws.secretsmanager.put_secret_value(
             SecretId=config.secret_name("LoudVoiceSecret"),
-            SecretString=json.dumps({"public_key": "sandbox-public-key", "private_key": "wrong"}))
+            SecretString=json.dumps({"public_key": "sandbox-public-key", "private_key": "wrong"}),
+        )
         settings.reset()
     elif setup == "plan_limit":
         sandbox_client.loudvoice_switches(plan_limit=True)

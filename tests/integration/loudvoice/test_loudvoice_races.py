@@ -40,7 +40,8 @@ def _agrees_with_loudvoice(sandbox: Any, reply: Any) -> dict[str, Any]:
 
 
 def test_a_start_racing_a_delete_is_never_served_the_ended_session(
-        api_faults: Api, sandbox: Any, sandbox_client: SandboxClient) -> None:
+    api_faults: Api, sandbox: Any, sandbox_client: SandboxClient
+) -> None:
     token = _session(start(api_faults, JOHN))["session_token"]
     sandbox_client.latency(LATENCY_MS)
     # The DELETE's store step after LoudVoice's answer is held: a window in which LoudVoice has ended the session.
@@ -62,7 +63,8 @@ def test_a_start_racing_a_delete_is_never_served_the_ended_session(
 
 @pytest.mark.parametrize("operation", ["DeleteItem", "UpdateItem"])
 def test_a_delete_whose_store_step_failed_leaves_nothing_stale(
-        operation: str, api_faults: Api, aws_server: AwsBackend, sandbox: Any, sandbox_client: SandboxClient) -> None:
+    operation: str, api_faults: Api, aws_server: AwsBackend, sandbox: Any, sandbox_client: SandboxClient
+) -> None:
     token = _session(start(api_faults, JOHN))["session_token"]
     sandbox_client.fault("dynamodb", operation, "error_500", count=EVERY_ATTEMPT)
 
@@ -83,8 +85,9 @@ def test_a_delete_whose_store_step_failed_leaves_nothing_stale(
     assert Keys.lv_session(token) not in keys_of(aws_server)
 
 
-def test_a_get_after_a_half_done_delete_finishes_it(api_faults: Api, aws_server: AwsBackend, sandbox: Any,
-                                                    sandbox_client: SandboxClient) -> None:
+def test_a_get_after_a_half_done_delete_finishes_it(
+    api_faults: Api, aws_server: AwsBackend, sandbox: Any, sandbox_client: SandboxClient
+) -> None:
     token = _session(start(api_faults, JOHN))["session_token"]
     sandbox_client.fault("dynamodb", "DeleteItem", "error_500", count=EVERY_ATTEMPT)
     assert api_faults.delete(session_path(token)).status == 503
@@ -96,7 +99,8 @@ def test_a_get_after_a_half_done_delete_finishes_it(api_faults: Api, aws_server:
 
 
 def test_concurrent_starts_with_different_metadata_converge_on_what_loudvoice_confirmed(
-        api_faults: Api, sandbox: Any, sandbox_client: SandboxClient) -> None:
+    api_faults: Api, sandbox: Any, sandbox_client: SandboxClient
+) -> None:
     _session(start(api_faults, JOHN))  # the author record exists: both starts below read its version
     first, second = {**JOHN, "name": "First"}, {**JOHN, "name": "Second"}
     sandbox_client.latency(LATENCY_MS)
@@ -110,8 +114,9 @@ def test_concurrent_starts_with_different_metadata_converge_on_what_loudvoice_co
         replies = one.result(timeout=30), two.result(timeout=30)
 
     assert [_session(r)["author"]["name"] for r in replies] == ["First", "Second"]
-    assert sandbox.state.loudvoice.session(replies[1].json()["session_token"]).author.name == "Second", \
+    assert sandbox.state.loudvoice.session(replies[1].json()["session_token"]).author.name == "Second", (
         "LoudVoice confirmed the second start last"
+    )
     sandbox_client.latency(0)
     # Later starts are never served a cache that disagrees with LoudVoice, whichever metadata they carry.
     for metadata in (first, first, second, second, first):
@@ -119,8 +124,9 @@ def test_concurrent_starts_with_different_metadata_converge_on_what_loudvoice_co
     assert start(api_faults, first).json()["cached"] is True, "and the store converged: reuse works again"
 
 
-def test_a_half_done_delete_stays_ended_when_finishing_it_fails(api_faults: Api, sandbox: Any,
-                                                                sandbox_client: SandboxClient) -> None:
+def test_a_half_done_delete_stays_ended_when_finishing_it_fails(
+    api_faults: Api, sandbox: Any, sandbox_client: SandboxClient
+) -> None:
     token = _session(start(api_faults, JOHN))["session_token"]
     sandbox_client.fault("dynamodb", "DeleteItem", "error_500", count=EVERY_ATTEMPT)
     assert api_faults.delete(session_path(token)).status == 503

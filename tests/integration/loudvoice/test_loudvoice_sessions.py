@@ -22,8 +22,13 @@ from tests.integration.loudvoice.calls import (
 )
 
 Calls = Callable[[], dict[str, int]]
-FULL = {**JOHN, "allow_create_new": True, "description": "Reads a lot",
-        "picture_url": "https://example.com/john.png", "website_url": "https://example.com/john"}
+FULL = {
+    **JOHN,
+    "allow_create_new": True,
+    "description": "Reads a lot",
+    "picture_url": "https://example.com/john.png",
+    "website_url": "https://example.com/john",
+}
 
 
 def _session(reply: Any, status: int, *, cached: bool) -> dict[str, Any]:
@@ -38,23 +43,27 @@ def _session(reply: Any, status: int, *, cached: bool) -> dict[str, Any]:
     return body
 
 
-def test_author_reference_creates_then_updates(api: Api, sandbox_url: str, aws: AwsBackend, lv: Calls,
-                                               log_lines: list[str]) -> None:
+def test_author_reference_creates_then_updates(
+    api: Api, sandbox_url: str, aws: AwsBackend, lv: Calls, log_lines: list[str]
+) -> None:
     created = _session(start(api, FULL, expires_in=3600), 201, cached=False)
     assert created["author_created"] is True
     assert created["expires_in"] == 3600
     assert created["author"] == {k: v for k, v in FULL.items() if k != "allow_create_new"} | {
-        "author_token": created["author"]["author_token"]}
-    assert created["expires_at"] == vendor_expiration(sandbox_url, created["author"]["author_token"],
-                                                      created["session_token"])
+        "author_token": created["author"]["author_token"]
+    }
+    assert created["expires_at"] == vendor_expiration(
+        sandbox_url, created["author"]["author_token"], created["session_token"]
+    )
 
     updated = _session(start(api, {**FULL, "name": "John Q. Doe"}, expires_in=3600), 200, cached=False)
     assert updated["author_created"] is False
     assert updated["author"]["name"] == "John Q. Doe"
     assert updated["author"]["author_token"] == created["author"]["author_token"]
     assert updated["session_token"] != created["session_token"]
-    assert updated["expires_at"] == vendor_expiration(sandbox_url, updated["author"]["author_token"],
-                                                      updated["session_token"])
+    assert updated["expires_at"] == vendor_expiration(
+        sandbox_url, updated["author"]["author_token"], updated["session_token"]
+    )
     assert lv() == {"session_start": 2, "session_list": 2}
     assert_no_canary(log_lines, created["session_token"], updated["session_token"])
 
@@ -64,15 +73,17 @@ def test_identity_token_creates_then_finds_the_same_author(api: Api, sandbox_url
     created = _session(start(api, {"identity_token": identity}), 201, cached=False)
     assert created["author_created"] is True
     assert created["expires_in"] == 1209600, "the default lifetime"
-    assert created["expires_at"] == vendor_expiration(sandbox_url, created["author"]["author_token"],
-                                                      created["session_token"])
+    assert created["expires_at"] == vendor_expiration(
+        sandbox_url, created["author"]["author_token"], created["session_token"]
+    )
 
     # Another lifetime is other metadata: it goes to LoudVoice, which now knows the author.
     again = _session(start(api, {"identity_token": identity}, expires_in=7200), 200, cached=False)
     assert again["author_created"] is False
     assert again["author"]["author_token"] == created["author"]["author_token"]
-    assert again["expires_at"] == vendor_expiration(sandbox_url, again["author"]["author_token"],
-                                                    again["session_token"])
+    assert again["expires_at"] == vendor_expiration(
+        sandbox_url, again["author"]["author_token"], again["session_token"]
+    )
     assert lv()["session_start"] == 2
 
 
@@ -92,15 +103,21 @@ def test_records_are_keyed_by_digests_only(api: Api, sandbox_url: str, aws: AwsB
     identity = mint_identity(sandbox_url)
     by_reference = _session(start(api, JOHN), 201, cached=False)
     by_identity = _session(start(api, {"identity_token": identity}), 201, cached=False)
-    by_token = _session(start(api, {"author_token": by_reference["author"]["author_token"]}, expires_in=600), 200,
-                        cached=False)
+    by_token = _session(
+        start(api, {"author_token": by_reference["author"]["author_token"]}, expires_in=600), 200, cached=False
+    )
 
     keys = keys_of(aws)
-    assert sorted(keys) == sorted([
-        Keys.lv_session(by_reference["session_token"]), Keys.lv_author("ref:USER-1"),
-        Keys.lv_session(by_identity["session_token"]), Keys.lv_author(f"identity:{identity}"),
-        Keys.lv_session(by_token["session_token"]), Keys.lv_author(f"author:{by_reference['author']['author_token']}"),
-    ])
+    assert sorted(keys) == sorted(
+        [
+            Keys.lv_session(by_reference["session_token"]),
+            Keys.lv_author("ref:USER-1"),
+            Keys.lv_session(by_identity["session_token"]),
+            Keys.lv_author(f"identity:{identity}"),
+            Keys.lv_session(by_token["session_token"]),
+            Keys.lv_author(f"author:{by_reference['author']['author_token']}"),
+        ]
+    )
     secrets = [b["session_token"] for b in (by_reference, by_identity, by_token)]
     secrets += [identity, by_reference["author"]["author_token"], "USER-1"]
     for key in keys:

@@ -38,12 +38,24 @@ def _truthful(api: Api, sandbox: Any, token: str) -> None:
     assert vendor is not None and vendor.author.name == body["author"]["name"]
 
 
-@pytest.mark.parametrize(("operation", "warm", "mode"), [
-    ("GetItem", False, "throttle"), ("PutItem", False, "error_500"), ("PutItem", False, "reset"),
-    ("GetItem", True, "error_500"),
-])
-def test_start(operation: str, warm: bool, mode: str, api_faults: Api, aws_server: AwsBackend, sandbox: Any,
-               sandbox_client: SandboxClient) -> None:
+@pytest.mark.parametrize(
+    ("operation", "warm", "mode"),
+    [
+        ("GetItem", False, "throttle"),
+        ("PutItem", False, "error_500"),
+        ("PutItem", False, "reset"),
+        ("GetItem", True, "error_500"),
+    ],
+)
+def test_start(
+    operation: str,
+    warm: bool,
+    mode: str,
+    api_faults: Api,
+    aws_server: AwsBackend,
+    sandbox: Any,
+    sandbox_client: SandboxClient,
+) -> None:
     token = start(api_faults, JOHN).json()["session_token"] if warm else None
     before = _table(aws_server)
     sandbox_client.fault("dynamodb", operation, mode, count=EVERY_ATTEMPT)
@@ -57,8 +69,7 @@ def test_start(operation: str, warm: bool, mode: str, api_faults: Api, aws_serve
 
 
 @pytest.mark.parametrize("mode", ["throttle"])
-def test_get(mode: str, api_faults: Api, aws_server: AwsBackend, sandbox: Any,
-             sandbox_client: SandboxClient) -> None:
+def test_get(mode: str, api_faults: Api, aws_server: AwsBackend, sandbox: Any, sandbox_client: SandboxClient) -> None:
     token = start(api_faults, JOHN).json()["session_token"]
     before = _table(aws_server)
     sandbox_client.fault("dynamodb", "GetItem", mode, count=EVERY_ATTEMPT)
@@ -72,8 +83,9 @@ def test_get(mode: str, api_faults: Api, aws_server: AwsBackend, sandbox: Any,
 
 @pytest.mark.parametrize("mode", ["error_500", "reset"])
 @pytest.mark.parametrize("operation", ["UpdateItem", "DeleteItem"])
-def test_delete(operation: str, mode: str, api_faults: Api, aws_server: AwsBackend, sandbox: Any,
-                sandbox_client: SandboxClient) -> None:
+def test_delete(
+    operation: str, mode: str, api_faults: Api, aws_server: AwsBackend, sandbox: Any, sandbox_client: SandboxClient
+) -> None:
     token = start(api_faults, JOHN).json()["session_token"]
     sandbox_client.fault("dynamodb", operation, mode, count=EVERY_ATTEMPT)
 
@@ -85,16 +97,18 @@ def test_delete(operation: str, mode: str, api_faults: Api, aws_server: AwsBacke
     assert sandbox.state.loudvoice.session(token) is None
 
 
-def test_a_store_that_does_not_answer_is_503_within_the_budget(api_faults: Api, aws_server: AwsBackend,
-                                                               sandbox_client: SandboxClient) -> None:
+def test_a_store_that_does_not_answer_is_503_within_the_budget(
+    api_faults: Api, aws_server: AwsBackend, sandbox_client: SandboxClient
+) -> None:
     sandbox_client.fault("dynamodb", "GetItem", "timeout", count=EVERY_ATTEMPT, seconds=AWS_TIMEOUT_HOLD_SECONDS)
     _unavailable(start(api_faults, JOHN))
     assert aws_server.items() == []
 
 
 @pytest.mark.parametrize("mode", ["error_500"])
-def test_secrets_manager_failing_is_credentials_unavailable(mode: str, api_faults: Api, aws_server: AwsBackend,
-                                                            sandbox: Any, sandbox_client: SandboxClient) -> None:
+def test_secrets_manager_failing_is_credentials_unavailable(
+    mode: str, api_faults: Api, aws_server: AwsBackend, sandbox: Any, sandbox_client: SandboxClient
+) -> None:
     from authhooks import settings
 
     token = start(api_faults, JOHN).json()["session_token"]

@@ -28,8 +28,13 @@ def _policy() -> Any:
 def _attempts(mode: str) -> int:
     """How many calls the client makes before giving up on ``mode`` (the retry policy under test settings)."""
     policy = _policy()
-    return {"timeout": 1 + policy.read, "reset": 1 + policy.read, "error_500": 1 + policy.status,
-            "rate_limit": 1, "garbage": 1}[mode]
+    return {
+        "timeout": 1 + policy.read,
+        "reset": 1 + policy.read,
+        "error_500": 1 + policy.status,
+        "rate_limit": 1,
+        "garbage": 1,
+    }[mode]
 
 
 FAULTS = VENDOR_FAULT_ANSWERS
@@ -44,8 +49,9 @@ def test_the_policy_under_test_settings_retries_reads_and_5xx(api: Api) -> None:
 
 
 @pytest.mark.parametrize("mode", sorted(FAULTS))
-def test_session_start_fault_is_mapped_and_stores_nothing(mode: str, api: Api, sandbox_url: str, aws: AwsBackend,
-                                                          lv: Calls, log_lines: list[str]) -> None:
+def test_session_start_fault_is_mapped_and_stores_nothing(
+    mode: str, api: Api, sandbox_url: str, aws: AwsBackend, lv: Calls, log_lines: list[str]
+) -> None:
     status, code, retry_after = FAULTS[mode]
     add_fault(sandbox_url, operation="session_start", mode=mode, count=MAX_ATTEMPTS, seconds=3)
 
@@ -77,8 +83,9 @@ def test_one_transient_failure_is_retried_away(mode: str, api: Api, sandbox_url:
 
 
 @pytest.mark.parametrize("mode", sorted(FAULTS))
-def test_session_delete_fault_keeps_the_session(mode: str, api: Api, sandbox_url: str, lv: Calls,
-                                                log_lines: list[str], caplog: pytest.LogCaptureFixture) -> None:
+def test_session_delete_fault_keeps_the_session(
+    mode: str, api: Api, sandbox_url: str, lv: Calls, log_lines: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
     token = start(api, JOHN).json()["session_token"]
     add_fault(sandbox_url, operation="session_delete", mode=mode, count=MAX_ATTEMPTS, seconds=3)
 
@@ -116,9 +123,11 @@ def test_wrong_site_keys_are_vendor_rejected(api: Api, aws: AwsBackend, lv: Call
 
 
 def test_a_secret_without_keys_is_credentials_unavailable_without_a_vendor_call(
-        api: Api, aws: AwsBackend, lv: Calls, log_lines: list[str]) -> None:
-    aws.secretsmanager.put_secret_value(SecretId=config.secret_name("LoudVoiceSecret"),
-                                        SecretString=json.dumps({"public_key": "", "private_key": ""}))
+    api: Api, aws: AwsBackend, lv: Calls, log_lines: list[str]
+) -> None:
+    aws.secretsmanager.put_secret_value(
+        SecretId=config.secret_name("LoudVoiceSecret"), SecretString=json.dumps({"public_key": "", "private_key": ""})
+    )
     settings.reset()
     reply = start(api, JOHN)
     # Not a bug of ours but a deployment to fix: a 503 the operator is told about, never a call with empty keys.
@@ -156,8 +165,9 @@ def test_vendor_400_names_the_field_it_refused(api: Api, aws: AwsBackend) -> Non
     assert aws.items() == []
 
 
-def test_vendor_errors_are_counted_by_status(api: Api, sandbox_url: str,
-                                             emitted_metrics: Callable[[], list[dict[str, Any]]]) -> None:
+def test_vendor_errors_are_counted_by_status(
+    api: Api, sandbox_url: str, emitted_metrics: Callable[[], list[dict[str, Any]]]
+) -> None:
     emitted_metrics()
     add_fault(sandbox_url, operation="session_start", mode="rate_limit")
     start(api, JOHN)

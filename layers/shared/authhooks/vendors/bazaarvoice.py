@@ -32,8 +32,9 @@ _HEX_PAYLOAD = re.compile(r"(?:[0-9a-fA-F]{2})+")
 # The parameters this client sends; BV's generic ERROR_BAD_REQUEST naming any but the token means our request.
 _OUR_PARAMETERS = frozenset({"apiversion", "passkey", "authtoken"})
 _NAMED_PARAMETER = re.compile(r"parameters?\s*[-:]\s*['\"`]?([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
-_CONFIGURATION_CODES = frozenset({"ERROR_PARAM_INVALID_API_KEY", "ERROR_ACCESS_DENIED",
-                                  "ERROR_PARAM_INVALID_PARAMETERS"})
+_CONFIGURATION_CODES = frozenset(
+    {"ERROR_PARAM_INVALID_API_KEY", "ERROR_ACCESS_DENIED", "ERROR_PARAM_INVALID_PARAMETERS"}
+)
 # A user id goes into a table key and a URL path: accept only what BV ids look like (UUIDs and the like).
 _USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 
@@ -61,8 +62,10 @@ class UserTokenClaims:
             derived = None
         if derived is not None and now < derived <= now + MAX_LIFETIME_DAYS * DAY:
             return derived
-        logger.warning("the user token's date gives an expiry we do not believe; using the configured lifetime",
-                       extra={"issued_on": self.issued_on.isoformat(), "maxage_days": self.maxage_days})
+        logger.warning(
+            "the user token's date gives an expiry we do not believe; using the configured lifetime",
+            extra={"issued_on": self.issued_on.isoformat(), "maxage_days": self.maxage_days},
+        )
         return fallback
 
 
@@ -97,8 +100,9 @@ def decode_user_token(user_token: str) -> UserTokenClaims:
     user_id = fields.get("userid", "")
     if not is_user_id(user_id):
         return UserTokenClaims()
-    return UserTokenClaims(bv_user_id=user_id, issued_on=_date(fields.get("date", "")),
-                           maxage_days=_maxage(fields.get("maxage", "")))
+    return UserTokenClaims(
+        bv_user_id=user_id, issued_on=_date(fields.get("date", "")), maxage_days=_maxage(fields.get("maxage", ""))
+    )
 
 
 def _payload(user_token: str, signature: int) -> dict[str, str] | None:
@@ -148,8 +152,9 @@ class BazaarvoiceClient(VendorClient):
 
     def __init__(self, config: settings.Bazaarvoice, common: settings.Common) -> None:
         # CONNECT_ONLY: a blind retry after a lost answer would turn a success into "already used".
-        super().__init__(config.api_url, connect_timeout=common.connect_timeout, read_timeout=common.read_timeout,
-                         retry=CONNECT_ONLY)
+        super().__init__(
+            config.api_url, connect_timeout=common.connect_timeout, read_timeout=common.read_timeout, retry=CONNECT_ONLY
+        )
         self.config = config
 
     def authenticate_user(self, authtoken: str) -> AuthenticatedUser:
@@ -199,14 +204,22 @@ def read_answer(response: VendorResponse) -> str | Refusal:
     if code is None and response.status < 400 and user_token is not None:
         return user_token
     # An answer we do not know: the operator must look, the shopper cannot help.
-    logger.error("Bazaarvoice refused the exchange", extra={"vendor_code": seen, "status": response.status,
-                                                            "vendor_message": message[:200]})
+    logger.error(
+        "Bazaarvoice refused the exchange",
+        extra={"vendor_code": seen, "status": response.status, "vendor_message": message[:200]},
+    )
     return Refusal(seen, VendorRejected("Bazaarvoice refused the request"))
 
 
 def _misconfigured(code: str, status: int, message: str) -> VendorRejected:
-    return misconfigured("bazaarvoice", OPERATION, "Bazaarvoice refused this service's request",
-                         vendor_code=code, status=status, vendor_message=message[:200])
+    return misconfigured(
+        "bazaarvoice",
+        OPERATION,
+        "Bazaarvoice refused this service's request",
+        vendor_code=code,
+        status=status,
+        vendor_message=message[:200],
+    )
 
 
 def _parameters_named(message: str) -> set[str]:
@@ -245,8 +258,10 @@ def _user_token(body: dict[str, Any]) -> str | None:
 
 def record_quota(response: VendorResponse) -> None:
     """BV's per-minute quota headers, as metrics (how close we run to the limit)."""
-    for header, name in (("X-Bazaarvoice-QPM-Allotted", "BazaarvoiceQpmAllotted"),
-                         ("X-Bazaarvoice-QPM-Current", "BazaarvoiceQpmCurrent")):
+    for header, name in (
+        ("X-Bazaarvoice-QPM-Allotted", "BazaarvoiceQpmAllotted"),
+        ("X-Bazaarvoice-QPM-Current", "BazaarvoiceQpmCurrent"),
+    ):
         value = (response.header(header) or "").strip()
         if value.isdigit():
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=int(value))

@@ -85,28 +85,40 @@ class LiveVoxClient(VendorClient):
     vendor = "livevox"
 
     def __init__(self, config: settings.LiveVox, common: settings.Common) -> None:
-        super().__init__(config.api_url, connect_timeout=common.connect_timeout,
-                         read_timeout=common.read_timeout, retry=LOGIN_RETRIES)
+        super().__init__(
+            config.api_url,
+            connect_timeout=common.connect_timeout,
+            read_timeout=common.read_timeout,
+            retry=LOGIN_RETRIES,
+        )
         self.config = config
 
     def login(self, client_name: str, user_name: str, password: str, agent: bool) -> LiveVoxLogin:
         """``POST <login path>`` with a password."""
-        body = {"clientName": client_name, "userName": user_name, "password": password,
-                self.config.agent_flag: agent}
+        body = {"clientName": client_name, "userName": user_name, "password": password, self.config.agent_flag: agent}
         return self._login("login", self.config.login_path, body)
 
     def sso_login(self, client_name: str, id_token: str, agent: bool) -> LiveVoxLogin:
         """``POST <SSO path>`` with an OpenID Connect id token; path and field names are unconfirmed (settings)."""
-        body = {self.config.sso_client_field: client_name, self.config.sso_token_field: id_token,
-                self.config.agent_flag: agent}
+        body = {
+            self.config.sso_client_field: client_name,
+            self.config.sso_token_field: id_token,
+            self.config.agent_flag: agent,
+        }
         return self._login("sso_login", self.config.sso_path, body)
 
     def validate(self, session_id: str) -> bool:
         """Whether LiveVox still accepts the session (a use that keeps it alive): 204 or 200 yes; False only
         when the answer says the session is invalid (404, or a 401/403 naming the session)."""
         access_token = settings.secret_text(self.config.secret_name, "access_token")
-        response = self.call("validate", "GET", "/session/validate", params={"sessionId": session_id},
-                             headers={"LV-Access": access_token, "LV-Session": session_id}, accept=_VALIDATE_ANSWERS)
+        response = self.call(
+            "validate",
+            "GET",
+            "/session/validate",
+            params={"sessionId": session_id},
+            headers={"LV-Access": access_token, "LV-Session": session_id},
+            accept=_VALIDATE_ANSWERS,
+        )
         if response.status in (401, 403) and not _names_the_session(response):
             self.count_error("validate", str(response.status))
             raise self.refusal("validate", response)
@@ -114,8 +126,13 @@ class LiveVoxClient(VendorClient):
 
     def logout(self, session_id: str) -> bool:
         """End the session at LiveVox; False when it was already gone."""
-        response = self.call("logout", "DELETE", f"/session/logout/{path_segment(session_id)}",
-                             headers={"LV-Session": session_id}, accept=_SESSION_ANSWERS)
+        response = self.call(
+            "logout",
+            "DELETE",
+            f"/session/logout/{path_segment(session_id)}",
+            headers={"LV-Session": session_id},
+            accept=_SESSION_ANSWERS,
+        )
         return response.ok
 
     def refusal(self, operation: str, response: VendorResponse) -> ServiceError:
@@ -123,8 +140,9 @@ class LiveVoxClient(VendorClient):
             _log_answer_shape(operation, response)
         if operation == "validate" and response.status in (401, 403):
             # Not about the session (that answer is accepted as "invalid"): LiveVox refused our LV-Access token.
-            return misconfigured("livevox", operation, "LiveVox refused this service's LV-Access token",
-                                 status=response.status)
+            return misconfigured(
+                "livevox", operation, "LiveVox refused this service's LV-Access token", status=response.status
+            )
         return refusal(response)
 
     def _login(self, operation: str, path: str, body: dict[str, Any]) -> LiveVoxLogin:
@@ -154,12 +172,17 @@ def _log_answer_shape(operation: str, response: VendorResponse) -> None:
     body = response.body
     # A refused id token is the caller's; any other failure more likely means the request itself is wrong.
     log = logger.info if response.status in (401, 403) else logger.warning
-    log("LiveVox SSO login failed; check LiveVoxSsoPath and the SSO field names against the customer's "
+    log(
+        "LiveVox SSO login failed; check LiveVoxSsoPath and the SSO field names against the customer's "
         "LiveVox documentation",
-        extra={"operation": operation, "status": response.status,
-               "content_type": response.header("Content-Type"),
-               "body_fields": sorted(str(k)[:64] for k in body)[:20] if isinstance(body, dict) else None,
-               "body_type": type(body).__name__ if response.json_ok else "not JSON"})
+        extra={
+            "operation": operation,
+            "status": response.status,
+            "content_type": response.header("Content-Type"),
+            "body_fields": sorted(str(k)[:64] for k in body)[:20] if isinstance(body, dict) else None,
+            "body_type": type(body).__name__ if response.json_ok else "not JSON",
+        },
+    )
 
 
 # 2xx: the session is known; 401/404: LiveVox does not know it (any more).

@@ -47,6 +47,7 @@ DATE_SLACK_SECONDS = 86400
 BELIEVABLE_YEARS = 50
 MAX_LIFETIME_SECONDS = 10 * 366 * 86400
 
+
 @dataclass(frozen=True)
 class Author:
     """A LoudVoice author as the vendor describes it; absent values are None."""
@@ -95,8 +96,14 @@ def retry_policy(connect_timeout: float, read_timeout: float) -> RetryPolicy:
     for connect in range(CONNECT_RETRIES, -1, -1):
         for answers in range(MAX_ANSWER_RETRIES, -1, -1):
             read = min(1, answers)
-            policy = RetryPolicy(connect=connect, read=read, status=answers - read, methods=("PUT", "DELETE", "GET"),
-                                 status_forcelist=_RETRIED_STATUSES, backoff_factor=BACKOFF_FACTOR)
+            policy = RetryPolicy(
+                connect=connect,
+                read=read,
+                status=answers - read,
+                methods=("PUT", "DELETE", "GET"),
+                status_forcelist=_RETRIED_STATUSES,
+                backoff_factor=BACKOFF_FACTOR,
+            )
             if worst_case_seconds(policy, connect_timeout, read_timeout) <= VENDOR_BUDGET_SECONDS:
                 return policy
     return RetryPolicy(connect=0, backoff_factor=BACKOFF_FACTOR)
@@ -162,15 +169,18 @@ def parse_session(body: Any, *, status: int, expires_in: int) -> AuthorSession:
         lifetime = expires_in
     created = parse_date(data.get("date_creation"))
     # The vendor's clock (its creation date, else its envelope date) when believable, else ours.
-    reference = next((d for d in (created, parse_date(_envelope_date(body))) if d is not None and _believable(d)),
-                     None) or datetime.now(UTC)
+    reference = next(
+        (d for d in (created, parse_date(_envelope_date(body))) if d is not None and _believable(d)), None
+    ) or datetime.now(UTC)
     expiration = parse_date(data.get("date_expiration"))
     offset = None if expiration is None else expiration.timestamp() - reference.timestamp()
     if offset is None or not 0 < offset <= lifetime + DATE_SLACK_SECONDS:
         # LoudVoice expires sessions by inactivity: a session just started ends about ``lifetime`` from its start.
         # A missing date, or one outside that (year 9999, year 1), is derived from it instead, and never stored.
-        logger.warning("LoudVoice sent no usable date_expiration; deriving it from expires_in",
-                       extra={"value": str(data.get("date_expiration"))[:64], "expires_in": lifetime})
+        logger.warning(
+            "LoudVoice sent no usable date_expiration; deriving it from expires_in",
+            extra={"value": str(data.get("date_expiration"))[:64], "expires_in": lifetime},
+        )
         expiration = datetime.fromtimestamp(reference.timestamp() + lifetime, UTC)
     return AuthorSession(
         token=token,
@@ -205,8 +215,10 @@ def vendor_status(body: Any) -> tuple[int | None, str]:
         return None, ""
     code = status.get("code")
     info = status.get("info")
-    return (code if isinstance(code, int) and not isinstance(code, bool) else None,
-            info if isinstance(info, str) else "")
+    return (
+        code if isinstance(code, int) and not isinstance(code, bool) else None,
+        info if isinstance(info, str) else "",
+    )
 
 
 def refused_field(info: str) -> str:
@@ -247,20 +259,28 @@ def vendor_error(operation: str, answer: VendorResponse) -> ServiceError:
         return VendorRateLimited("LoudVoice plan limit reached", retry_after=retry_after(answer))
     if status in (401, 403):
         # Our site keys (or plan) are wrong: an operator problem, not the caller's.
-        return misconfigured("loudvoice", operation, "LoudVoice refused this service's credentials",
-                             status=status, info=detail)
+        return misconfigured(
+            "loudvoice", operation, "LoudVoice refused this service's credentials", status=status, info=detail
+        )
     if status == 404 and is_not_found(info):
         return NotFound(f"LoudVoice: {detail}")
     if status == 404:
         # OneAll answers an unknown site subdomain with 404: LoudVoiceSubdomain (or the API URL) is wrong.
-        return misconfigured("loudvoice", operation, "LoudVoice does not know this site (check the subdomain)",
-                             status=status, info=detail)
+        return misconfigured(
+            "loudvoice",
+            operation,
+            "LoudVoice does not know this site (check the subdomain)",
+            status=status,
+            info=detail,
+        )
     if status == 429:
         return VendorRateLimited("LoudVoice quota reached", retry_after=retry_after(answer))
     if status >= 500:
         return VendorUnavailable(f"LoudVoice failed (HTTP {status})", retry_after=retry_after(answer))
-    logger.error("LoudVoice answered with a status we do not expect",
-                 extra={"operation": operation, "status": status, "info": detail})
+    logger.error(
+        "LoudVoice answered with a status we do not expect",
+        extra={"operation": operation, "status": status, "info": detail},
+    )
     return VendorRejected(f"LoudVoice answered HTTP {status}")
 
 
@@ -270,8 +290,12 @@ class LoudVoiceClient(VendorClient):
     vendor = "loudvoice"
 
     def __init__(self, config: settings.LoudVoice, common: settings.Common) -> None:
-        super().__init__(config.api_url, connect_timeout=common.connect_timeout, read_timeout=common.read_timeout,
-                         retry=retry_policy(common.connect_timeout, common.read_timeout))
+        super().__init__(
+            config.api_url,
+            connect_timeout=common.connect_timeout,
+            read_timeout=common.read_timeout,
+            retry=retry_policy(common.connect_timeout, common.read_timeout),
+        )
         self.config = config
 
     def start_session(self, author: Mapping[str, Any], expires_in: int) -> AuthorSession:
@@ -279,12 +303,13 @@ class LoudVoiceClient(VendorClient):
         body = {"request": {"author_session": {"author": dict(author), "session": {"expires_in": expires_in}}}}
         answer = self._send("session_start", "PUT", SESSIONS_PATH, json=body, accept=(200, 201))
         try:
-            return parse_session(answer.body, status=answer.status,
-                                 expires_in=expires_in)
+            return parse_session(answer.body, status=answer.status, expires_in=expires_in)
         except ValueError as exc:
             self.count_error("session_start", "bad_answer")
-            logger.error("LoudVoice answered a session start without a usable session",
-                         extra={"status": answer.status, "reason": str(exc)})
+            logger.error(
+                "LoudVoice answered a session start without a usable session",
+                extra={"status": answer.status, "reason": str(exc)},
+            )
             raise VendorRejected("LoudVoice answered without a usable author session") from exc
 
     def delete_session(self, token: str) -> None:
