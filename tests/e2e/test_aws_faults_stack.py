@@ -7,6 +7,7 @@ import requests
 
 from local.sandbox.client import SandboxClient
 from local.stack import Stack
+from tests.conftest import STORE_ATTEMPTS
 
 AUTHOR = {"author": {"author_reference": "STACK-AWS-1", "name": "Stack Author", "email": "stack@example.com"}}
 
@@ -14,14 +15,14 @@ AUTHOR = {"author": {"author_reference": "STACK-AWS-1", "name": "Stack Author", 
 def test_the_workers_aws_requests_are_counted_and_can_be_faulted(stack: Stack) -> None:
     sandbox = SandboxClient(stack.sandbox_url)
     sandbox.reset()
-    # One throttle fewer than the layer's DynamoDB client makes attempts (retries on, 3 retries): absorbed.
-    sandbox.fault("dynamodb", "GetItem", "throttle", count=3)
+    # One throttle fewer than the layer's DynamoDB client makes attempts (StoreRetries after the first): absorbed.
+    sandbox.fault("dynamodb", "GetItem", "throttle", count=STORE_ATTEMPTS - 1)
 
     answer = requests.put(f"{stack.api_url}/loudvoice/sessions", json=AUTHOR, timeout=60)
 
     assert answer.status_code in (200, 201), answer.text
     calls = sandbox.calls()
-    assert calls["dynamodb.GetItem"] == 4, calls
+    assert calls["dynamodb.GetItem"] == STORE_ATTEMPTS, calls
     assert calls.get("secretsmanager.GetSecretValue", 0) <= 1 and calls["loudvoice.session_start"] == 1
     assert sandbox.faults() == []
     assert stack.aws_url != stack.dynamodb_url
