@@ -19,7 +19,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def machine() -> dict[str, Any]:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in ("boto3", "botocore", "moto", "aws-lambda-powertools", "requests"):
         try:
             versions[package] = metadata.version(package)

@@ -42,6 +42,16 @@ def _run(requests_count: int, send: Callable[[int], int]) -> dict[str, Any]:
     }
 
 
+def _status_of(send: Callable[[int], requests.Response]) -> Callable[[int], int]:
+    """``send``, keeping only the answer's status (what ``_run`` counts)."""
+    return lambda index: send(index).status_code
+
+
+def _get(session: requests.Session, url: str) -> Callable[[int], requests.Response]:
+    """A sender that GETs ``url`` whatever the request's index."""
+    return lambda _: session.get(url, timeout=60)
+
+
 def _livevox_body(index: int) -> dict[str, Any]:
     return {"client_name": livevox.CLIENT_NAME, "user_name": f"bench-user-{index % 10}", "password": livevox.PASSWORD}
 
@@ -173,12 +183,12 @@ def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]
         }
         # Start every worker process first (Lambda keeps warm containers); cold starts are measured elsewhere.
         for path in ("/livevox/sessions/warm-up", f"/loudvoice/sessions/{WARM_UP_TOKEN}"):
-            _run(WORKERS * 2, lambda _, p=path: session.get(f"{stack.api_url}{p}", timeout=60).status_code)
+            _run(WORKERS * 2, _status_of(_get(session, f"{stack.api_url}{path}")))
         for name, (counter, floor, through_us, direct) in cases.items():
             controls.clear_calls()
-            ours = _run(requests_count, lambda i, send=through_us: send(i).status_code)
+            ours = _run(requests_count, _status_of(through_us))
             made = controls.calls().get(counter, 0)
-            every_time = _run(requests_count, lambda i, send=direct: send(i).status_code)
+            every_time = _run(requests_count, _status_of(direct))
             results[name] = {
                 "vendor_calls": made,
                 "floor": floor,

@@ -104,7 +104,7 @@ class _Handler(WSGIRequestHandler):
         )
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         try:
-            response = self.server.app(Request(environ))
+            response = self.server.request_app(Request(environ))
         except DropConnection as drop:
             self._drop(drop)
             return
@@ -192,6 +192,8 @@ class _Server(ThreadedWSGIServer):
     def __init__(self, sock: socket.socket, app: App, name: str, max_body: int, refuse: Refusal) -> None:
         host, port = sock.getsockname()[:2]
         super().__init__(host, port, app, handler=_Handler, fd=sock.fileno())  # type: ignore[arg-type]
+        # What the handler calls: a Request to a Response, not the WSGI application werkzeug's ``app`` is typed as.
+        self.request_app = app
         self.name = name
         self.max_body = max_body
         self.refuse = refuse

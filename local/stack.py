@@ -178,7 +178,8 @@ class Stack:
         """A boto3 client for ``service`` on the stack's moto server (fake credentials)."""
         import boto3
 
-        return boto3.client(
+        # boto3-stubs' overloads take only a literal service name, not a str chosen by the caller.
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.dynamodb_url,
             region_name=config.REGION,

@@ -50,7 +50,8 @@ def merged(current: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(accounts, dict):
             result["accounts"] = accounts  # refused by the shape check, with the key named
         else:
-            old = current.get("accounts") if isinstance(current.get("accounts"), dict) else {}
+            stored = current.get("accounts")
+            old = stored if isinstance(stored, dict) else {}
             result["accounts"] = {name: entry for name, entry in {**old, **accounts}.items() if entry is not None}
     return result
 
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         try:
             update = json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise Refused(f"{args.vendor}: the input is not JSON ({exc.msg}, line {exc.lineno})") from None
         print(put(client, args.stack, args.vendor, update))
     except Refused as exc:

@@ -10,7 +10,7 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from local.config import DEMO_SECRETS
 from local.sandbox.core import JSON_TYPE, Clock, Request, Response, Route, Service, VendorError
@@ -87,7 +87,7 @@ class BazaarvoiceBackend:
         """Switch how errors are rendered (one of ERROR_SHAPES)."""
         if shape not in ERROR_SHAPES:
             raise ValueError(f"shape must be one of {', '.join(ERROR_SHAPES)}")
-        self.error_shape = cast(ErrorShape, shape)
+        self.error_shape = shape
 
     def mint_token(self, email: str | None = None, maxage: int | None = None, opaque: bool = False) -> MintedToken:
         """A fresh single-use auth token; the same email always maps to the same user."""

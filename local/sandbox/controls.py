@@ -151,7 +151,7 @@ class ControlService(Service):
         ):
             raise _invalid("sub must be a string, aud a string, a list of strings or null")
         ttl = int(_number(body, "ttl", default=3600, minimum=-86_400, maximum=86_400, integer=True))
-        extra = {key: body[key] for key in ("iss", "client_id", "scope") if key in body}
+        extra: dict[str, Any] = {key: body[key] for key in ("iss", "client_id", "scope") if key in body}
         if not all(isinstance(value, str) for value in extra.values()):
             raise _invalid("iss, client_id and scope must be strings")
         token = self.state.issuer.mint(_issuer_url(request), sub=sub, audience=audience, ttl=ttl, extra=extra)

@@ -15,7 +15,7 @@ USER_ROUTE = "/bazaarvoice/users/{bv_user_id}"  # as template.yaml names it (the
 USER_PATH = "/bazaarvoice/users/<bv_user_id>"
 
 
-def _error_page(error: ServiceError, event: dict[str, Any]) -> Response | None:
+def _error_page(error: ServiceError, event: dict[str, Any]) -> Response[str] | None:
     """Browsers on the landing route get the page for the error (with its status); JSON callers a problem."""
     if event.get("rawPath") != LANDING_PATH or accepts_json(event):
         return None
@@ -46,7 +46,7 @@ app = make_resolver(error_page=_error_page)
 
 
 @app.get(LANDING_PATH)
-def confirm_link() -> Response | dict[str, Any]:
+def confirm_link() -> Response[str] | dict[str, Any]:
     """The email link: a page that confirms by POST. Never calls Bazaarvoice (mail scanners open these links)."""
     query = app.current_event.query_string_parameters or {}
     authtoken, return_to = confirm.landing_request(query)
@@ -56,7 +56,7 @@ def confirm_link() -> Response | dict[str, Any]:
 
 
 @app.post(LANDING_PATH)
-def confirm_token() -> Response | dict[str, Any]:
+def confirm_token() -> Response[str] | dict[str, Any]:
     """Exchange the token once (form or JSON); a repeat is answered from the store, without the user token."""
     event = app.current_event.raw_event
     sent = form_or_json(event)
@@ -88,7 +88,7 @@ def stored_user(bv_user_id: str) -> dict[str, Any]:
 
 
 @app.delete(USER_PATH)
-def erase_user(bv_user_id: str) -> Response:
+def erase_user(bv_user_id: str) -> Response[str]:
     """Forget a shopper (their user record and every confirmation), for the site backend; 204 either way."""
     confirm.erase_user(_server_user_id("DELETE"))
     return Response(status_code=204, body="")

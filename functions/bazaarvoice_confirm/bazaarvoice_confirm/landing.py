@@ -55,7 +55,7 @@ def render(name: str, **values: str) -> Markup:
 @cache
 def _catalogue(language: str) -> gettext.GNUTranslations:
     # No fallback: a language without its catalogue is a packaging bug, and the tests say so.
-    return gettext.translation(DOMAIN, localedir=LOCALES, languages=[language])  # type: ignore[return-value]
+    return gettext.translation(DOMAIN, localedir=LOCALES, languages=[language])
 
 
 class Text:
@@ -108,23 +108,26 @@ def _page(
     tone: str,
     auto_submit: bool = False,
     headers: dict[str, str] | None = None,
-) -> Response:
+) -> Response[str]:
     shop = brand()
     masthead = (
         render("logo.html", logo_url=shop.logo_url, site_name=shop.site_name)
         if shop.logo_url
         else render("site_name.html", site_name=shop.site_name)
     )
-    links = _NOTHING
+    link_parts: list[Markup] = []
     if shop.support_url:
-        links += render(
-            "support.html",
-            support_url=shop.support_url,
-            need_help=_("Need help?"),
-            contact=_("Contact {site} support", site=shop.site_name),
+        link_parts.append(
+            render(
+                "support.html",
+                support_url=shop.support_url,
+                need_help=_("Need help?"),
+                contact=_("Contact {site} support", site=shop.site_name),
+            )
         )
     if shop.privacy_url:
-        links += render("privacy.html", privacy_url=shop.privacy_url, privacy=_("Privacy policy"))
+        link_parts.append(render("privacy.html", privacy_url=shop.privacy_url, privacy=_("Privacy policy")))
+    links = Markup("".join(link_parts))
     body = render(
         "layout.html",
         lang=_.language,
@@ -135,7 +138,7 @@ def _page(
         masthead=masthead,
         tone=tone,
         content=content,
-        footer=render("footer.html", links=Markup(links)) if links else _NOTHING,
+        footer=render("footer.html", links=links) if links else _NOTHING,
         script=Markup(f"<script>{_SCRIPT}</script>\n") if auto_submit else _NOTHING,
     )
     # A plain str: the Lambda runtime (and the local worker pool) serializes the result.
@@ -164,7 +167,7 @@ def _notice(heading: Markup, *paragraphs: Markup, note: Markup = _NOTHING, actio
     )
 
 
-def confirm_page(authtoken: str, return_to: str | None, language: str) -> Response:
+def confirm_page(authtoken: str, return_to: str | None, language: str) -> Response[str]:
     """The page the email link opens: a form that confirms by POST (by script in ``auto`` mode)."""
     _ = Text(language)
     site = brand().site_name
@@ -191,7 +194,7 @@ def confirm_page(authtoken: str, return_to: str | None, language: str) -> Respon
     return _page(_, 200, heading, content, tone="pending", auto_submit=auto)
 
 
-def confirmed_page(confirmation: Confirmation, return_to: str | None, language: str) -> Response:
+def confirmed_page(confirmation: Confirmation, return_to: str | None, language: str) -> Response[str]:
     """Success, first time or again; with a link (never a timed redirect) back to an allow-listed ``return_to``."""
     _ = Text(language)
     action = (
@@ -220,7 +223,7 @@ def confirmed_page(confirmation: Confirmation, return_to: str | None, language: 
     return _page(_, 200, _("Email address confirmed"), content, tone="ok")
 
 
-def error_page(error: ServiceError, authtoken: str | None, return_to: str | None, language: str) -> Response:
+def error_page(error: ServiceError, authtoken: str | None, return_to: str | None, language: str) -> Response[str]:
     """The page for a failure, with the error's status and headers (``Retry-After``)."""
     _ = Text(language)
     headers = error.response_headers()

@@ -32,7 +32,7 @@ def check_session(session_id: str) -> dict[str, Any]:
 
 
 @app.delete("/livevox/sessions/<session_id>")
-def end_session(session_id: str) -> Response:
+def end_session(session_id: str) -> Response[str]:
     """Log out at LiveVox and forget the session; 204 also when it was already gone."""
     login.log_out(login.session_id(session_id))
     return Response(status_code=204, body="")

@@ -35,7 +35,8 @@ def same(stored: Any, given: str) -> bool:
 
 def confirmed_at(item: Item) -> int:
     """When LiveVox last confirmed the session (records written before the attribute existed: the login)."""
-    return int(item.get("confirmed_at", item.get("logged_in_at", 0)))
+    stamp: Any = item.get("confirmed_at", item.get("logged_in_at", 0))  # Item values are Any
+    return int(stamp)
 
 
 def expiry(confirmed: int) -> int:

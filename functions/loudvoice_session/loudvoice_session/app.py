@@ -14,21 +14,21 @@ app = make_resolver()
 
 
 @app.put("/loudvoice/sessions")
-def start_session() -> Response:
+def start_session() -> Response[str]:
     request = author_sessions.parse_request(json_object(app.current_event.raw_event))
     started = author_sessions.start(request)
     return _json(201 if started.created else 200, _session(started.record, cached=started.cached))
 
 
 @app.get("/loudvoice/sessions/<session_token>")
-def get_session(session_token: str) -> Response:
+def get_session(session_token: str) -> Response[str]:
     author_sessions.check_token(session_token)
     # From the store: no vendor call was made.
     return _json(200, _session(author_sessions.read(session_token), cached=True))
 
 
 @app.delete("/loudvoice/sessions/<session_token>")
-def end_session(session_token: str) -> Response:
+def end_session(session_token: str) -> Response[str]:
     author_sessions.check_token(session_token)
     author_sessions.end(session_token)
     return Response(status_code=204, body="")
@@ -46,7 +46,7 @@ def _session(record: dict[str, Any], *, cached: bool) -> dict[str, Any]:
     }
 
 
-def _json(status: int, body: dict[str, Any]) -> Response:
+def _json(status: int, body: dict[str, Any]) -> Response[str]:
     return Response(status_code=status, content_type="application/json", body=json.dumps(body))
 
 

@@ -122,7 +122,7 @@ def begin_end(token: str, *, marked_before: bool = False) -> Ending | None:
     author_pk = marked.get(AUTHOR_PK)
     try:
         author = store.get(author_pk) if author_pk else None
-        if author is None or author.get(SESSION_TOKEN) != token:
+        if not author_pk or author is None or author.get(SESSION_TOKEN) != token:
             return ending
         version = _unlink(author_pk, require={SESSION_TOKEN: token, VERSION: author.get(VERSION, "")})
     except ServiceError:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -55,7 +57,7 @@ def request_id_of(event: dict[str, Any]) -> str | None:
     return context.get("requestId") if isinstance(context, dict) else None
 
 
-def problem_response(error: ServiceError, request_id: str | None) -> Response:
+def problem_response(error: ServiceError, request_id: str | None) -> Response[str]:
     return Response(
         status_code=error.status,
         content_type=PROBLEM_JSON,
@@ -65,17 +67,77 @@ def problem_response(error: ServiceError, request_id: str | None) -> Response:
 
 
 # A function's own rendering of an error for this request (the landing page's HTML), or None for problem+json.
-ErrorPage = Callable[[ServiceError, dict[str, Any]], Response | None]
+ErrorPage = Callable[[ServiceError, dict[str, Any]], Response[str] | None]
+
+# A path parameter (``<session_id>``) is one or more of these: RFC 3986's unreserved characters and sub-delims, ":"
+# and "@", the unsafe "%<> []{}|^" and word characters; never "/". It is the class Powertools 3 routes with, written
+# out here so that which paths get a 405 does not hang on Powertools' internals.
+_PARAMETER = re.compile(r"<(\w+)>")
+_PARAMETER_CHARACTERS = r"[-._~()'!*:@,;=+&$%<> \[\]{}|^\w]+"
+
+
+@dataclass(frozen=True)
+class RegisteredRoute:
+    """One method of one registered route, as our code registered it (``GET /livevox/sessions/<session_id>``)."""
+
+    method: str  # upper-case
+    rule: str  # the path as registered, ``<name>`` for a path parameter
+    pattern: re.Pattern[str]
+
+    @classmethod
+    def of(cls, method: str, rule: str) -> RegisteredRoute:
+        parts = _PARAMETER.split(rule)  # literal, name, literal, name, ..., literal
+        regex = "".join(
+            f"(?P<{part}>{_PARAMETER_CHARACTERS})" if index % 2 else re.escape(part) for index, part in enumerate(parts)
+        )
+        return cls(method.upper(), rule, re.compile(f"^{regex}$"))
+
+    def matches(self, path: str) -> bool:
+        return self.pattern.match(path) is not None
 
 
 class Resolver(APIGatewayHttpResolver):
-    """An HTTP API (payload 2.0) resolver whose errors, from routes or before routing, take one path."""
+    """An HTTP API (payload 2.0) resolver whose errors, from routes or before routing, take one path.
+
+    It keeps its own record of the routes registered on it (``registered_routes``), from which a request for a
+    known path with another method is answered 405 with ``Allow``.
+    """
 
     def __init__(self, error_page: ErrorPage | None = None) -> None:
         super().__init__()
         self.error_page = error_page
+        self._registered: list[RegisteredRoute] = []
 
-    def render_error(self, error: ServiceError, event: dict[str, Any]) -> Response:
+    def route[F: Callable[..., Any]](
+        self, rule: str, method: str | list[str] | tuple[str], *args: Any, **kwargs: Any
+    ) -> Callable[[F], F]:
+        """Powertools' registration (``get``, ``post``, ... come through here), recorded as each route is added."""
+        register = super().route(rule, method, *args, **kwargs)
+
+        def record(func: F) -> F:
+            registered = register(func)
+            methods = (method,) if isinstance(method, str) else method
+            self._registered.extend(RegisteredRoute.of(item, rule) for item in methods)
+            return registered
+
+        return record
+
+    @property
+    def registered_routes(self) -> tuple[RegisteredRoute, ...]:
+        """Every method of every route registered, in the order registered."""
+        return tuple(self._registered)
+
+    def allowed_methods(self, path: str) -> list[str]:
+        """The methods some registered route takes for ``path``, sorted (empty: no route has this path)."""
+        return sorted({route.method for route in self._registered if route.matches(path)})
+
+    def exception_handler[F: Callable[..., Any]](
+        self, exc_class: type[Exception] | list[type[Exception]]
+    ) -> Callable[[F], F]:
+        """Powertools' registration of an exception handler, typed (its own declares no return type)."""
+        return cast("Callable[[F], F]", super().exception_handler(exc_class))
+
+    def render_error(self, error: ServiceError, event: dict[str, Any]) -> Response[str]:
         """The one place an error becomes a response: the function's page for it, else problem+json."""
         if error.status >= 500:
             logger.warning("answered with a server-side error", extra={"code": error.code, "detail": error.detail})
@@ -88,15 +150,15 @@ def make_resolver(error_page: ErrorPage | None = None) -> Resolver:
     app = Resolver(error_page)
 
     @app.exception_handler(ServiceError)
-    def on_service_error(error: ServiceError) -> Response:
+    def on_service_error(error: ServiceError) -> Response[str]:
         return app.render_error(error, app.current_event.raw_event)
 
     @app.not_found
-    def on_not_found(_: NotFoundError) -> Response:
+    def on_not_found(_: NotFoundError) -> Response[str]:
         method = app.current_event.http_method.upper()
         path = app.current_event.path
         # Powertools has no 405: a route that matches the path under another method means "wrong method".
-        allowed = sorted({r.method for r in app._static_routes + app._dynamic_routes if r.rule.match(path)})
+        allowed = app.allowed_methods(path)
         params = app.current_event.path_parameters or {}
         route_key = str(app.current_event.raw_event.get("routeKey") or "")
         if allowed and method not in allowed:
@@ -114,7 +176,7 @@ def make_resolver(error_page: ErrorPage | None = None) -> Resolver:
         return problem_response(error, request_id_of(app.current_event.raw_event))
 
     @app.exception_handler(Exception)
-    def on_bug(error: Exception) -> Response:
+    def on_bug(error: Exception) -> Response[str]:
         # The one place a bug becomes a 500: the metric is what the UnhandledErrors alarm watches.
         logger.exception("unhandled error", extra={"error_type": type(error).__name__})
         metrics.add_metric(name="UnhandledErrors", unit=MetricUnit.Count, value=1)
@@ -149,7 +211,8 @@ def lambda_entry(app: Resolver, *, secret_parameters: tuple[str, ...] = ()) -> H
             if _body_size(event) > MAX_BODY_BYTES:
                 # Refused before routing: no route's logic, and no store, sees an oversized body.
                 error = PayloadTooLarge(f"body is over {MAX_BODY_BYTES // 1024} KiB")
-                result = ResponseBuilder(app.render_error(error, event)).build(APIGatewayProxyEventV2(event))
+                builder: ResponseBuilder[APIGatewayProxyEventV2] = ResponseBuilder(app.render_error(error, event))
+                result = builder.build(APIGatewayProxyEventV2(event))
             else:
                 result = app.resolve(event, context)
         finally:
@@ -189,7 +252,7 @@ def _invalid_body(message: str) -> InvalidRequest:
 
 def _content_type(event: dict[str, Any]) -> str:
     """The request's media type, lower-cased, without parameters ("" when the header is absent)."""
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    headers: dict[str, str] = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     return headers.get("content-type", "").split(";")[0].strip().lower()
 
 

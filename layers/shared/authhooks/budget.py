@@ -24,7 +24,7 @@ def start(remaining_seconds: float | None) -> None:
 
 def remaining() -> float:
     """Seconds this invocation may still spend waiting (never negative)."""
-    deadline = getattr(_local, "deadline", None)
+    deadline: float | None = getattr(_local, "deadline", None)
     if deadline is None:
         return _DEFAULT_SECONDS - RESERVE_SECONDS
     return max(0.0, deadline - time.monotonic())

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection, Hashable
+from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -100,7 +100,7 @@ def vendor_session(policy: RetryPolicy, pool_size: int = 10) -> requests.Session
 @dataclass
 class VendorResponse:
     status: int
-    headers: requests.structures.CaseInsensitiveDict
+    headers: requests.structures.CaseInsensitiveDict[str]
     body: Any  # decoded JSON; None for an empty body or one that is not JSON
     json_ok: bool = True  # False when a body was sent but is not JSON
 
@@ -278,9 +278,12 @@ def _decoded(response: requests.Response) -> VendorResponse:
 
 def cached_client[Client: VendorClient](cls: type[Client], *config: Hashable) -> Client:
     """The container's client of ``cls`` for these settings: one pooled session, rebuilt only when they change."""
-    return _cached(cls, config)
+    # The cache is keyed by the class: what it holds for ``cls`` was built by ``cls``. (Passed as a callable: mypy
+    # does not count a class object as Hashable, which lru_cache asks of every argument.)
+    factory: Callable[..., VendorClient] = cls
+    return cast("Client", _cached(factory, config))
 
 
 @cache
-def _cached(cls: type[VendorClient], config: tuple[Hashable, ...]) -> Any:
+def _cached(cls: Callable[..., VendorClient], config: tuple[Hashable, ...]) -> VendorClient:
     return cls(*config)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from authhooks.errors import CredentialsUnavailable
 from authhooks.secret_shapes import SHAPES, describe
@@ -203,7 +203,8 @@ def secret(name: str) -> dict[str, Any]:
         # Parameters hands back the same object while it is cached: register each fetched value once.
         redactor.add_deployment_secrets(value)
         _registered[name] = value
-    return value
+    # A JSON object: ``problems`` is empty for nothing else, and this value passed it (now or when first fetched).
+    return cast("dict[str, Any]", value)
 
 
 def secret_text(name: str, key: str) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
@@ -259,7 +259,9 @@ class TokenStore:
         except ClientError as exc:
             if not _condition_failed(exc):
                 raise
-            return Update(item=None, blocked_by=self._live(exc.response.get("Item")))
+            # ReturnValuesOnConditionCheckFailure puts the record in the error; botocore-stubs' response has no Item.
+            blocking = cast("Mapping[str, Any] | None", exc.response.get("Item"))
+            return Update(item=None, blocked_by=self._live(blocking))
         return Update(item=_from_dynamo(answer["Attributes"]))
 
     def touch(self, pk: str, expires_at: int, *, require: Mapping[str, Any] | None = None) -> Update:

@@ -6,10 +6,13 @@ import json
 import threading
 import warnings
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.logging.types import LogRecord
 
 _MIN_SECRET_LENGTH = 6
 _REDACTED = "***"
@@ -29,7 +32,8 @@ class Redactor:
     def _request(self) -> set[str]:
         if not hasattr(self._local, "values"):
             self._local.values = set()
-        return self._local.values
+        values: set[str] = self._local.values
+        return values
 
     def add_deployment_secrets(self, values: Iterable[Any]) -> None:
         """Remember secret values for the life of the container (from the secret store)."""
@@ -79,7 +83,7 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
         self.redactor = redactor
         super().__init__(**kwargs)
 
-    def serialize(self, log: dict[str, Any]) -> str:
+    def serialize(self, log: LogRecord) -> str:
         return self.redactor.scrub(super().serialize(log))
 
 

@@ -83,7 +83,7 @@ def worst_case_seconds(policy: RetryPolicy, connect_timeout: float, read_timeout
     full_attempts = 1 + policy.read + policy.status
     retries = policy.connect + policy.read + policy.status
     # urllib3 sleeps factor * 2**(n-1) before the n-th consecutive retry, none before the first.
-    backoff = sum(min(2.0, policy.backoff_factor * 2 ** (n - 1)) for n in range(2, retries + 1))
+    backoff: float = sum(min(2.0, policy.backoff_factor * 2 ** (n - 1)) for n in range(2, retries + 1))
     return full_attempts * (connect_timeout + read_timeout) + policy.connect * connect_timeout + backoff
 
 
@@ -173,8 +173,7 @@ def parse_session(body: Any, *, status: int, expires_in: int) -> AuthorSession:
         (d for d in (created, parse_date(_envelope_date(body))) if d is not None and _believable(d)), None
     ) or datetime.now(UTC)
     expiration = parse_date(data.get("date_expiration"))
-    offset = None if expiration is None else expiration.timestamp() - reference.timestamp()
-    if offset is None or not 0 < offset <= lifetime + DATE_SLACK_SECONDS:
+    if expiration is None or not 0 < expiration.timestamp() - reference.timestamp() <= lifetime + DATE_SLACK_SECONDS:
         # LoudVoice expires sessions by inactivity: a session just started ends about ``lifetime`` from its start.
         # A missing date, or one outside that (year 9999, year 1), is derived from it instead, and never stored.
         logger.warning(
