@@ -32,9 +32,12 @@ RECORD := $(CURDIR)/.pytest-record
 # What `make check` leaves to `make test`: the local stack's subprocesses, the browser and the containers.
 CHECK_MARKERS := not stack and not browser and not containers
 MYPY_PACKAGES := -p authhooks -p bazaarvoice_confirm -p livevox_login -p loudvoice_session -p local -p bench -p scripts
-# $(call tests,<marker expression or empty>,<environment>): the parallel run, then the judges of its record.
+# make check's tests mostly wait on loopback sockets and timers, not the CPU: twice as many workers as cores
+# (measured on 2 cores: 4 workers 287 s, 2 workers 412 s).
+CHECK_WORKERS ?= 4
+# $(call tests,<marker expression or empty>,<environment>,<workers>): the parallel run, then its record's judges.
 tests = rm -rf $(RECORD) && \
-	$(2) AUTHHOOKS_CALL_RECORD_DIR=$(RECORD) $(BIN)/python -m pytest -n $(WORKERS) -m "not after_suite$(if $(1), and ($(1)))" && \
+	$(2) AUTHHOOKS_CALL_RECORD_DIR=$(RECORD) $(BIN)/python -m pytest -n $(3) -m "not after_suite$(if $(1), and ($(1)))" && \
 	$(2) AUTHHOOKS_CALL_RECORD_DIR=$(RECORD) $(BIN)/python -m pytest -m "after_suite$(if $(1), and ($(1)))"
 
 help: ## this list
@@ -107,11 +110,11 @@ build: install ## sam build, then every module compiled (.pyc) as Lambda needs i
 	$(BIN)/python -m compileall -q -f -j 0 --invalidation-mode unchecked-hash .aws-sam/build
 
 test: install browser lint format-check typecheck build images ## every check and every test (what CI runs)
-	$(call tests,,AUTHHOOKS_ARTIFACT=build)
+	$(call tests,,AUTHHOOKS_ARTIFACT=build,$(WORKERS))
 
 # No sam build, no images, no browser: the source tree's code, the tests that need no stack subprocess.
 check: install lint format-check typecheck ## the loop after each edit: lint, format, types, tests without stack/browser/containers
-	$(call tests,$(CHECK_MARKERS),)
+	$(call tests,$(CHECK_MARKERS),,$(CHECK_WORKERS))
 
 # make secret VENDOR=livevox FILE=livevox.json STACK=authhooks-staging: merge, check, never print a value.
 secret: install ## put a vendor secret: make secret VENDOR=livevox FILE=livevox.json STACK=<stack>

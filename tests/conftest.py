@@ -45,10 +45,10 @@ TEST_OVERRIDES = {
     "LiveVoxLoginWaitSeconds": "4",
     "LiveVoxLeaseSeconds": "2",
     "StoreConnectTimeout": "0.5",
-    "StoreReadTimeout": "0.5",
+    "StoreReadTimeout": "1",
     "StoreRetries": "1",
     "SecretsConnectTimeout": "0.5",
-    "SecretsReadTimeout": "0.5",
+    "SecretsReadTimeout": "1",
     "SecretsRetries": "1",
     "BazaarvoiceStoreRetrySeconds": "2",
 }

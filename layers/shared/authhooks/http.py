@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from authhooks import budget
+from authhooks import __version__, budget
 from authhooks.errors import ServiceError, VendorRejected, VendorTimeout, VendorUnavailable
 from authhooks.telemetry import logger, metrics, redactor
 
@@ -93,7 +93,7 @@ def vendor_session(policy: RetryPolicy, pool_size: int = 10) -> requests.Session
     adapter = HTTPAdapter(max_retries=policy.to_urllib3(), pool_connections=2, pool_maxsize=pool_size)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    session.headers["User-Agent"] = "authhooks/1.0"
+    session.headers["User-Agent"] = f"authhooks/{__version__}"
     return session
 
 
