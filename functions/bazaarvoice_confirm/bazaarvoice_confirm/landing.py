@@ -146,7 +146,13 @@ def _page(
         status_code=status,
         content_type=HTML_TYPE,
         body=str(body),
-        headers={"Content-Security-Policy": content_security_policy(shop), **(headers or {})},
+        # The language follows Accept-Language when the link names none: a shared cache must key on it.
+        headers={
+            "Content-Security-Policy": content_security_policy(shop),
+            "Content-Language": _.language,
+            "Vary": "Accept-Language",
+            **(headers or {}),
+        },
     )
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 from bazaarvoice_confirm import landing, language
 
-from tests.conftest import Api, AwsBackend
+from tests.conftest import Api, AwsBackend, Reply
 from tests.integration.bazaarvoice.conftest import LANDING, Page
 
 LOGO = "https://cdn.shop.example.com/brand/logo.svg"
@@ -27,18 +27,21 @@ def translate(code: str, message: str, **values: str) -> str:
     )
 
 
-def page_in(reply: object, code: str) -> Page:
-    """The reply as a page in ``code``: ``lang``/``dir`` on <html>, every form posting the locale back."""
-    page = Page(reply.text)  # type: ignore[attr-defined]
+def page_in(reply: Reply, code: str) -> Page:
+    """The reply as a page in ``code``: ``lang``/``dir`` on <html>, every form posting the locale back, and the
+    headers saying so (``Content-Language``) and that the language follows ``Accept-Language`` (``Vary``)."""
+    page = Page(reply.text)
     assert not page.problems, page.problems
     assert page.all("html") == [{"lang": code, "dir": "ltr"}]
+    assert reply.header("Content-Language") == code
+    assert "accept-language" in [v.strip().lower() for v in (reply.header("Vary") or "").split(",")], reply.headers
     for field in page.all("input"):
         if field.get("name") == "locale":
             assert field.get("value") == code
     return page
 
 
-def heading_in(reply: object, code: str) -> str:
+def heading_in(reply: Reply, code: str) -> str:
     """The page's heading, once it is checked to be a page in ``code``."""
     page_in(reply, code)
     return heading(reply)
