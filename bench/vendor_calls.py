@@ -106,6 +106,8 @@ def _loudvoice_body(index: int) -> dict[str, Any]:
     return {"author": {"author_reference": f"BENCH-{n}", "name": f"Author {n}", "email": f"a{n}@example.com"}}
 
 
+ONE_AUTHOR = {"author": {"author_reference": "BENCH-ONE", "name": "One Author", "email": "one@example.com"}}
+
 BAZAARVOICE_REPEATS = "bazaarvoice_repeats"
 DOUBLE_SUBMITS = 20
 REFUSED_REPEATS = 30
@@ -176,6 +178,18 @@ def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]
                 lambda i: session.put(
                     f"{sandbox}/loudvoice/loudvoice/authors/sessions.json",
                     json={"request": {"author_session": {"author": _loudvoice_body(i)["author"]}}},
+                    auth=LOUDVOICE_AUTH,
+                    timeout=60,
+                ),
+            ),
+            # Every request starts a session for the same author at once: one LoudVoice call, whatever the burst.
+            "LoudVoice (1 author, concurrent)": (
+                "loudvoice.session_start",
+                1,
+                lambda i: session.put(f"{stack.api_url}/loudvoice/sessions", json=ONE_AUTHOR, timeout=60),
+                lambda i: session.put(
+                    f"{sandbox}/loudvoice/loudvoice/authors/sessions.json",
+                    json={"request": {"author_session": {"author": ONE_AUTHOR["author"]}}},
                     auth=LOUDVOICE_AUTH,
                     timeout=60,
                 ),

@@ -39,6 +39,7 @@ def test_bench_quick_run_writes_every_section(tmp_path: Path) -> None:
         assert row["dynamodb_requests_per_hit"] == 1
     assert results["warm"]["LiveVox session reuse"]["dynamodb_operations"] == ["GetItem"]  # a hit is one read
     assert results["vendor_calls"]["LiveVox (10 accounts)"]["vendor_calls"] == 10
+    assert results["vendor_calls"]["LoudVoice (1 author, concurrent)"]["vendor_calls"] == 1
     storm = results["vendor_calls"]["LiveVox wrong-password storm (1 user)"]
     assert 0 < storm["vendor_calls"] <= storm["floor"]
     assert storm["user_locked"] == {"through_authhooks": False, "vendor_every_time": True}

@@ -198,7 +198,7 @@ def test_key_prefixes_of_one_function_match_no_other_functions_pattern(translate
             Keys.bv_refused("t"),
             Keys.bv_user_confirmations("u"),
         ],
-        "LoudVoiceSessionFunction": [Keys.lv_session("t"), Keys.lv_author("a")],
+        "LoudVoiceSessionFunction": [Keys.lv_session("t"), Keys.lv_author("a"), Keys.lv_lock("a")],
         "LiveVoxLoginFunction": [Keys.lvx_session("c", "u"), Keys.lvx_lock("c", "u"), Keys.lvx_session_id("s")],
     }
     for owner, keys in samples.items():

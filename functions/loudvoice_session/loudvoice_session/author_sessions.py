@@ -6,9 +6,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from authhooks.errors import FieldError, InvalidRequest, NotFound, ServiceError
+from authhooks import budget
+from authhooks.errors import FieldError, InvalidRequest, NotFound, ServiceError, VendorUnavailable
 from authhooks.fields import MISSING, Flag, HttpUrl, Integer, Schema, Text, email, raise_if, uuid, wrong_type
-from authhooks.store import digest
+from authhooks.store import Keys, digest, token_store
 from authhooks.telemetry import logger, redactor
 from authhooks.vendors import loudvoice
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -150,16 +151,48 @@ def _count_start(outcome: str) -> None:
 
 
 def start(request: SessionRequest) -> Started:
-    """A session for the author: from the store when still comfortably valid, else started at LoudVoice and stored."""
-    seen = records.author_record(request.author_key)
-    stored = records.reusable_session(seen, request.fingerprint)
-    if stored is not None:
-        # Nothing slides here: LoudVoice extends a session when the widget uses it, not when we hand it out.
-        _count_start("cached")
-        logger.info("author session reused", extra={"outcome": "cached"})
-        # This request created nothing at LoudVoice, whatever the original start did.
-        return Started({**stored, "author_created": False}, cached=True, created=False)
+    """A session for the author: from the store when still comfortably valid, else started at LoudVoice and stored.
 
+    One start at a time per author (a lease in the store): concurrent starts with the same metadata make one
+    LoudVoice call and answer its session (``cached``); a start with other metadata waits its turn, then tells
+    LoudVoice, so the author's session ends as the one LoudVoice confirmed last.
+    """
+    stored = _reusable(request)
+    if stored is not None:
+        return stored
+    # The holder cannot outlive its invocation: a lease of the invocation's time left outlasts every holder.
+    lease = int(budget.remaining()) + 1
+    return token_store().single_flight(
+        Keys.lv_lock(request.author_key),
+        lease_seconds=lease,
+        wait_seconds=lease,
+        work=lambda: _start_at_loudvoice(request),
+        done=lambda: _reusable(request),
+        busy=_start_in_progress,
+    )
+
+
+def _reusable(request: SessionRequest) -> Started | None:
+    """The stored session for this author and metadata when still comfortably valid, as a cached answer."""
+    stored = records.reusable_session(records.author_record(request.author_key), request.fingerprint)
+    if stored is None:
+        return None
+    # Nothing slides here: LoudVoice extends a session when the widget uses it, not when we hand it out.
+    _count_start("cached")
+    logger.info("author session reused", extra={"outcome": "cached"})
+    # This request created nothing at LoudVoice, whatever the original start did.
+    return Started({**stored, "author_created": False}, cached=True, created=False)
+
+
+def _start_in_progress() -> VendorUnavailable:
+    return VendorUnavailable(
+        "a session for this author is being started right now; try again in a moment", retry_after=1
+    )
+
+
+def _start_at_loudvoice(request: SessionRequest) -> Started:
+    """Under the author's lease: start (or update) the session at LoudVoice, then store it."""
+    seen = records.author_record(request.author_key)
     session = loudvoice.client().start_session(request.author, request.expires_in)
     redactor.add_request_secrets(session.token)
     expires_at = int(session.date_expiration.timestamp())

@@ -100,6 +100,11 @@ class Keys:
         return f"lv#author#{digest(author_key)}"
 
     @staticmethod
+    def lv_lock(author_key: str) -> str:
+        """The lease of one author's session start (LoudVoice is asked once at a time per author)."""
+        return f"lv#lock#{digest(author_key)}"
+
+    @staticmethod
     def lvx_session(*identity: str) -> str:
         return f"lvx#session#{_identity_digest(identity)}"
 
