@@ -7,10 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from authhooks import budget
-from authhooks.errors import FieldError, InvalidRequest, NotFound, ServiceError, VendorUnavailable
+from authhooks.errors import (
+    FieldError,
+    InvalidRequest,
+    NotFound,
+    ServiceError,
+    StoreUnavailable,
+    VendorUnavailable,
+)
 from authhooks.fields import MISSING, Flag, HttpUrl, Integer, Schema, Text, email, raise_if, uuid, wrong_type
 from authhooks.store import Keys, digest, token_store
-from authhooks.telemetry import logger, redactor
+from authhooks.telemetry import logger, metrics, redactor
 from authhooks.vendors import loudvoice
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -184,6 +191,25 @@ def _reusable(request: SessionRequest) -> Started | None:
     return Started({**stored, "author_created": False}, cached=True, created=False)
 
 
+def _end_unkept(token: str) -> None:
+    """A session LoudVoice started that the store could not take: end it at LoudVoice now, so that no session
+    stays live there that we do not know of (the caller is answered 503 and has no token to end it with)."""
+    try:
+        loudvoice.client().delete_session(token)
+    except NotFound:
+        pass
+    except ServiceError as exc:
+        logger.error("a LoudVoice session we could not store is still live there", extra={"reason": exc.code})
+        metrics.add_metric(name="UnkeptSessionsLeftLive", unit=MetricUnit.Count, value=1)
+        return
+    try:
+        records.forget(token)  # the session record may have been written before the store failed
+    except ServiceError as exc:
+        logger.warning("could not forget the record of an ended session", extra={"reason": exc.code})
+    logger.warning("ended at LoudVoice a session the store could not take")
+    metrics.add_metric(name="UnkeptSessionsEnded", unit=MetricUnit.Count, value=1)
+
+
 def _start_in_progress() -> VendorUnavailable:
     return VendorUnavailable(
         "a session for this author is being started right now; try again in a moment", retry_after=1
@@ -203,7 +229,13 @@ def _start_at_loudvoice(request: SessionRequest) -> Started:
         "author": {key: getattr(session.author, key) for key in AUTHOR_FIELDS},
     }
     # Only now that LoudVoice said yes: the session first, then the author's pointer to it (conditionally).
-    record = records.save_started(request.author_key, seen, started, request.fingerprint, expires_at)
+    try:
+        record = records.save_started(request.author_key, seen, started, request.fingerprint, expires_at)
+    except StoreUnavailable:
+        kept = (seen or {}).get("session_token")
+        if session.token != kept:  # LoudVoice started a new session (not an update of the one we hold)
+            _end_unkept(session.token)
+        raise
     outcome = "created" if session.author_created else "updated"
     _count_start(outcome)
     logger.info("author session started", extra={"outcome": outcome, "expires_in": session.expires_in})

@@ -7,9 +7,11 @@ LoudVoice, unknown to us, until it expires (and each call counts against the One
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from authhooks.store import Keys
 
 from local.sandbox.client import SandboxClient
@@ -17,6 +19,7 @@ from tests.conftest import Api, AwsBackend
 from tests.integration.loudvoice.calls import JOHN, lv_calls, start
 
 CONCURRENT = 16
+EVERY_ATTEMPT = 50  # more requests than any retry makes
 LATENCY_MS = 150
 
 
@@ -83,3 +86,54 @@ def test_concurrent_starts_with_other_metadata_take_turns_and_end_on_what_loudvo
     vendor = sandbox.state.loudvoice.session(final["session_token"])
     assert vendor is not None and vendor.author.name == "Final"
     assert start(api_server, {**JOHN, "name": "Final"}).json()["cached"] is True
+
+
+# --- no session left live at LoudVoice that the store does not hold ----------------------------------------------
+
+
+def _when_loudvoice_answers(api: Api, sandbox_client: SandboxClient, author: dict[str, Any], fault: Any) -> Any:
+    """Start a session and, once the start holds its lease and waits on LoudVoice (400 ms), plan ``fault``."""
+    sandbox_client.latency(400)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(start, api, author)
+        deadline = time.monotonic() + 10
+        while sandbox_client.calls().get("dynamodb.PutItem", 0) < 1:  # the lease is taken
+            assert time.monotonic() < deadline, "the start never took its lease"
+            time.sleep(0.01)
+        fault()
+        return pending.result(timeout=60)
+
+
+def test_a_store_fault_after_loudvoices_yes_ends_that_session_at_loudvoice(
+    api_faults: Api, sandbox: Any, sandbox_client: SandboxClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reply = _when_loudvoice_answers(
+        api_faults,
+        sandbox_client,
+        JOHN,
+        lambda: sandbox_client.fault("dynamodb", "PutItem", "error_500", count=EVERY_ATTEMPT),
+    )
+    sandbox_client.clear_faults()
+
+    assert reply.status == 503 and reply.json()["code"] == "store_unavailable", reply.text
+    assert lv_calls(sandbox.url).get("session_start") == 1
+    assert sandbox.state.loudvoice.list_sessions() == [], "the session we could not keep is ended at LoudVoice"
+    out = capsys.readouterr().out
+    assert '"UnkeptSessionsEnded"' in out and '"UnkeptSessionsLeftLive"' not in out
+    body = start(api_faults, JOHN).json()  # the repeat starts a session the store holds
+    assert [s.author_session_token for s in sandbox.state.loudvoice.list_sessions()] == [body["session_token"]]
+
+
+def test_a_session_that_cannot_be_ended_either_is_counted_for_the_alarm(
+    api_faults: Api, sandbox: Any, sandbox_client: SandboxClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def store_and_loudvoice_fail() -> None:
+        sandbox_client.fault("dynamodb", "PutItem", "error_500", count=EVERY_ATTEMPT)
+        sandbox_client.fault("loudvoice", "session_delete", "error_500", count=EVERY_ATTEMPT)
+
+    reply = _when_loudvoice_answers(api_faults, sandbox_client, JOHN, store_and_loudvoice_fail)
+    sandbox_client.clear_faults()
+
+    assert reply.status == 503 and reply.json()["code"] == "store_unavailable", reply.text
+    assert len(sandbox.state.loudvoice.list_sessions()) == 1
+    assert '"UnkeptSessionsLeftLive"' in capsys.readouterr().out
