@@ -186,14 +186,14 @@ class ControlService(Service):
         return _switch_error_shape(self.state.livevox, request)
 
     def set_loudvoice_switches(self, request: Request, match: object) -> Response:
-        """`POST /_sandbox/loudvoice/switches {"plan_limit": bool, "plain_errors": bool, "date_expiration": str|null}`:
-        the keys given are set, the others kept."""
+        """`POST /_sandbox/loudvoice/switches {"plan_limit": bool, "plain_errors": bool, "date_expiration": str|null,
+        "reuse_session": bool}`: the keys given are set, the others kept."""
         body = _control_body(request)
         switches = self.state.loudvoice.switches
         unknown = set(body) - set(switches.as_dict())
         if unknown:
             raise _invalid(f"unknown switches: {', '.join(sorted(unknown))}")
-        for key in ("plan_limit", "plain_errors"):
+        for key in ("plan_limit", "plain_errors", "reuse_session"):
             if key in body and not isinstance(body[key], bool):
                 raise _invalid(f"{key} must be a boolean")
         expiration = body.get("date_expiration")

@@ -93,12 +93,16 @@ class Switches:
     plan_limit: bool = False  # every call answers OneAll's 403 "limit exceeded"
     plain_errors: bool = False  # refusals come back as an HTML page with the same status
     date_expiration: str | None = None  # the exact text new sessions carry as `date_expiration`
+    # LoudVoice's docs say a PUT "creates a new or updates the existing session" without saying which: off, each
+    # start is a new session (beside the author's others); on, it updates the author's newest live session.
+    reuse_session: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "plan_limit": self.plan_limit,
             "plain_errors": self.plain_errors,
             "date_expiration": self.date_expiration,
+            "reuse_session": self.reuse_session,
         }
 
 
@@ -147,8 +151,15 @@ class LoudVoiceBackend:
                 setattr(author, key, value)
             if changed:
                 author.date_last_update = now
-        session = AuthorSession(str(uuid.uuid4()), author, now, now + timedelta(seconds=expires_in), expires_in)
-        self._sessions[session.author_session_token] = session
+        token = str(uuid.uuid4())
+        if self.switches.reuse_session and not created:
+            live = [s for s in self._sessions.values() if s in self.list_sessions(author.author_token)]
+            # The newest (the last started among equals of one instant).
+            token = max(reversed(live), key=lambda s: s.date_creation).author_session_token if live else token
+        session = AuthorSession(token, author, now, now + timedelta(seconds=expires_in), expires_in)
+        if token in self._sessions:
+            session.date_creation, session.date_last_update = self._sessions[token].date_creation, now
+        self._sessions[token] = session
         return session, created
 
     def _resolve(self, spec: AuthorSpec, now: datetime) -> tuple[Author, bool]:

@@ -239,9 +239,28 @@ def test_the_date_expiration_switch_and_reset(sandbox_url: str) -> None:
     _switch(sandbox_url, date_expiration="Fri, 31 Dec 9999 23:59:59 -0200")
     assert _session(lv_start(sandbox_url, FULL_AUTHOR), 201)["date_expiration"] == "Fri, 31 Dec 9999 23:59:59 -0200"
     requests.post(f"{sandbox_url}/_sandbox/reset", timeout=5).raise_for_status()
-    assert _switch(sandbox_url).json() == {"plan_limit": False, "plain_errors": False, "date_expiration": None}
+    assert _switch(sandbox_url).json() == {
+        "plan_limit": False,
+        "plain_errors": False,
+        "date_expiration": None,
+        "reuse_session": False,
+    }
 
 
-@pytest.mark.parametrize("body", [{"plan_limit": "yes"}, {"date_expiration": 5}, {"other": True}])
+def test_the_reuse_session_switch_updates_the_authors_live_session(sandbox_url: str) -> None:
+    """Off: every start is a new session beside the author's others; on: the author's newest live one is updated."""
+    first = _session(lv_start(sandbox_url, FULL_AUTHOR), 201)["author_session_token"]
+    second = _session(lv_start(sandbox_url, FULL_AUTHOR), 200)["author_session_token"]
+    assert first != second
+    _switch(sandbox_url, reuse_session=True)
+    renamed = {**FULL_AUTHOR, "name": "Renamed"}
+    updated = _session(lv_start(sandbox_url, renamed), 200)
+    assert updated["author_session_token"] == second, "the newest live session, updated"
+    assert updated["author"]["name"] == "Renamed"
+
+
+@pytest.mark.parametrize(
+    "body", [{"plan_limit": "yes"}, {"date_expiration": 5}, {"reuse_session": "yes"}, {"other": True}]
+)
 def test_the_switches_refuse_what_they_do_not_know(sandbox_url: str, body: dict[str, Any]) -> None:
     assert requests.post(f"{sandbox_url}/_sandbox/loudvoice/switches", json=body, timeout=5).status_code == 400

@@ -104,9 +104,15 @@ def _when_loudvoice_answers(api: Api, sandbox_client: SandboxClient, author: dic
         return pending.result(timeout=60)
 
 
+@pytest.mark.parametrize("reuse_session", [False, True], ids=["new-session-per-start", "updates-the-session"])
 def test_a_store_fault_after_loudvoices_yes_ends_that_session_at_loudvoice(
-    api_faults: Api, sandbox: Any, sandbox_client: SandboxClient, capsys: pytest.CaptureFixture[str]
+    api_faults: Api,
+    sandbox: Any,
+    sandbox_client: SandboxClient,
+    capsys: pytest.CaptureFixture[str],
+    reuse_session: bool,
 ) -> None:
+    sandbox_client.loudvoice_switches(reuse_session=reuse_session)
     reply = _when_loudvoice_answers(
         api_faults,
         sandbox_client,
@@ -137,3 +143,35 @@ def test_a_session_that_cannot_be_ended_either_is_counted_for_the_alarm(
     assert reply.status == 503 and reply.json()["code"] == "store_unavailable", reply.text
     assert len(sandbox.state.loudvoice.list_sessions()) == 1
     assert '"UnkeptSessionsLeftLive"' in capsys.readouterr().out
+
+
+def _stored_tokens(aws: AwsBackend) -> set[str]:
+    return {i["session_token"]["S"] for i in aws.items() if i["pk"]["S"].startswith("lv#session#")}
+
+
+@pytest.mark.parametrize("reuse_session", [False, True], ids=["new-session-per-start", "updates-the-session"])
+def test_a_store_fault_while_changing_metadata_leaves_no_live_session_the_store_does_not_hold(
+    api_faults: Api, aws_server: AwsBackend, sandbox: Any, sandbox_client: SandboxClient, reuse_session: bool
+) -> None:
+    sandbox_client.loudvoice_switches(reuse_session=reuse_session)
+    held = start(api_faults, JOHN).json()["session_token"]
+    renamed = {**JOHN, "name": "John Renamed"}
+
+    reply = _when_loudvoice_answers(
+        api_faults,
+        sandbox_client,
+        renamed,
+        lambda: sandbox_client.fault("dynamodb", "PutItem", "error_500", count=EVERY_ATTEMPT),
+    )
+    sandbox_client.clear_faults()
+    sandbox_client.latency(0)
+
+    assert reply.status == 503, reply.text
+    live = {s.author_session_token for s in sandbox.state.loudvoice.list_sessions()}
+    assert live <= _stored_tokens(aws_server), "every session live at LoudVoice is one the store holds"
+    # LoudVoice's update of the session we hold is kept (ending it would end the author's current session).
+    assert (held in live) is True
+    body = start(api_faults, renamed).json()
+    assert body["author"]["name"] == "John Renamed" and body["cached"] is False
+    live = {s.author_session_token for s in sandbox.state.loudvoice.list_sessions()}
+    assert live <= _stored_tokens(aws_server)
