@@ -37,7 +37,8 @@ MYPY_PACKAGES := -p authhooks -p bazaarvoice_confirm -p livevox_login -p loudvoi
 CHECK_WORKERS ?= 4
 # $(call tests,<marker expression or empty>,<environment>,<workers>): the parallel run, then its record's judges.
 tests = rm -rf $(RECORD) && \
-	$(2) AUTHHOOKS_CALL_RECORD_DIR=$(RECORD) $(BIN)/python -m pytest -n $(3) -m "not after_suite$(if $(1), and ($(1)))" && \
+	$(2) AUTHHOOKS_CALL_RECORD_DIR=$(RECORD) $(BIN)/python -m pytest -n $(3) --dist worksteal --durations=10 \
+		-m "not after_suite$(if $(1), and ($(1)))" && \
 	$(2) AUTHHOOKS_CALL_RECORD_DIR=$(RECORD) $(BIN)/python -m pytest -m "after_suite$(if $(1), and ($(1)))"
 
 help: ## this list
