@@ -164,24 +164,31 @@ def start(request: SessionRequest) -> Started:
     LoudVoice call and answer its session (``cached``); a start with other metadata waits its turn, then tells
     LoudVoice, so the author's session ends as the one LoudVoice confirmed last.
     """
-    stored = _reusable(request)
+    seen = [records.author_record(request.author_key)]
+    stored = _reusable(request, seen[0])
     if stored is not None:
         return stored
+
+    def done() -> Started | None:
+        # Read under the lease (or while waiting for it): the work starts from what the last holder wrote.
+        seen[0] = records.author_record(request.author_key)
+        return _reusable(request, seen[0])
+
     # The holder cannot outlive its invocation: a lease of the invocation's time left outlasts every holder.
     lease = int(budget.remaining()) + 1
     return token_store().single_flight(
         Keys.lv_lock(request.author_key),
         lease_seconds=lease,
         wait_seconds=lease,
-        work=lambda: _start_at_loudvoice(request),
-        done=lambda: _reusable(request),
+        work=lambda: _start_at_loudvoice(request, seen[0]),
+        done=done,
         busy=_start_in_progress,
     )
 
 
-def _reusable(request: SessionRequest) -> Started | None:
-    """The stored session for this author and metadata when still comfortably valid, as a cached answer."""
-    stored = records.reusable_session(records.author_record(request.author_key), request.fingerprint)
+def _reusable(request: SessionRequest, seen: dict[str, Any] | None) -> Started | None:
+    """The author record's session for this metadata when still comfortably valid, as a cached answer."""
+    stored = records.reusable_session(seen, request.fingerprint)
     if stored is None:
         return None
     # Nothing slides here: LoudVoice extends a session when the widget uses it, not when we hand it out.
@@ -216,9 +223,9 @@ def _start_in_progress() -> VendorUnavailable:
     )
 
 
-def _start_at_loudvoice(request: SessionRequest) -> Started:
-    """Under the author's lease: start (or update) the session at LoudVoice, then store it."""
-    seen = records.author_record(request.author_key)
+def _start_at_loudvoice(request: SessionRequest, seen: dict[str, Any] | None) -> Started:
+    """Under the author's lease (``seen``: the author record as read under it): start (or update) the session at
+    LoudVoice, then store it."""
     session = loudvoice.client().start_session(request.author, request.expires_in)
     redactor.add_request_secrets(session.token)
     expires_at = int(session.date_expiration.timestamp())
