@@ -154,6 +154,20 @@ def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]
         controls.latency(latency_ms)
         results: dict[str, Any] = {"vendor_latency_ms": latency_ms, "requests": requests_count, "workers": WORKERS}
 
+        def loudvoice_case(floor: int, body: Callable[[int], dict[str, Any]]) -> tuple[Any, ...]:
+            """Session starts with ``body(i)``: through us, and straight to the LoudVoice sandbox."""
+            return (
+                "loudvoice.session_start",
+                floor,
+                lambda i: session.put(f"{stack.api_url}/loudvoice/sessions", json=body(i), timeout=60),
+                lambda i: session.put(
+                    f"{sandbox}/loudvoice/loudvoice/authors/sessions.json",
+                    json={"request": {"author_session": {"author": body(i)["author"]}}},
+                    auth=LOUDVOICE_AUTH,
+                    timeout=60,
+                ),
+            )
+
         cases = {
             "LiveVox (10 accounts)": (
                 "livevox.login",
@@ -171,29 +185,9 @@ def measure(_: Backends, requests_count: int, latency_ms: int) -> dict[str, Any]
                     timeout=60,
                 ),
             ),
-            "LoudVoice (50 authors)": (
-                "loudvoice.session_start",
-                50,
-                lambda i: session.put(f"{stack.api_url}/loudvoice/sessions", json=_loudvoice_body(i), timeout=60),
-                lambda i: session.put(
-                    f"{sandbox}/loudvoice/loudvoice/authors/sessions.json",
-                    json={"request": {"author_session": {"author": _loudvoice_body(i)["author"]}}},
-                    auth=LOUDVOICE_AUTH,
-                    timeout=60,
-                ),
-            ),
+            "LoudVoice (50 authors)": loudvoice_case(50, _loudvoice_body),
             # Every request starts a session for the same author at once: one LoudVoice call, whatever the burst.
-            "LoudVoice (1 author, concurrent)": (
-                "loudvoice.session_start",
-                1,
-                lambda i: session.put(f"{stack.api_url}/loudvoice/sessions", json=ONE_AUTHOR, timeout=60),
-                lambda i: session.put(
-                    f"{sandbox}/loudvoice/loudvoice/authors/sessions.json",
-                    json={"request": {"author_session": {"author": ONE_AUTHOR["author"]}}},
-                    auth=LOUDVOICE_AUTH,
-                    timeout=60,
-                ),
-            ),
+            "LoudVoice (1 author, concurrent)": loudvoice_case(1, lambda _: ONE_AUTHOR),
         }
         # Start every worker process first (Lambda keeps warm containers); cold starts are measured elsewhere.
         for path in ("/livevox/sessions/warm-up", f"/loudvoice/sessions/{WARM_UP_TOKEN}"):

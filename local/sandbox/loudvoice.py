@@ -153,9 +153,13 @@ class LoudVoiceBackend:
                 author.date_last_update = now
         token = str(uuid.uuid4())
         if self.switches.reuse_session and not created:
-            live = [s for s in self._sessions.values() if s in self.list_sessions(author.author_token)]
-            # The newest (the last started among equals of one instant).
-            token = max(reversed(live), key=lambda s: s.date_creation).author_session_token if live else token
+            # The author's newest live session: sessions are kept in the order they were started.
+            live = [
+                s
+                for s in self._sessions.values()
+                if s.author.author_token == author.author_token and s.date_expiration > now
+            ]
+            token = live[-1].author_session_token if live else token
         session = AuthorSession(token, author, now, now + timedelta(seconds=expires_in), expires_in)
         if token in self._sessions:
             session.date_creation, session.date_last_update = self._sessions[token].date_creation, now

@@ -91,6 +91,11 @@ def test_concurrent_starts_with_other_metadata_take_turns_and_end_on_what_loudvo
 # --- no session left live at LoudVoice that the store does not hold ----------------------------------------------
 
 
+def _store_writes_fail(sandbox_client: SandboxClient) -> None:
+    """Every DynamoDB write from now on fails (more requests than any retry makes), until the test clears it."""
+    sandbox_client.fault("dynamodb", "PutItem", "error_500", count=EVERY_ATTEMPT)
+
+
 def _when_loudvoice_answers(api: Api, sandbox_client: SandboxClient, author: dict[str, Any], fault: Any) -> Any:
     """Start a session and, once the start holds its lease and waits on LoudVoice (400 ms), plan ``fault``."""
     sandbox_client.latency(400)
@@ -117,7 +122,7 @@ def test_a_store_fault_after_loudvoices_yes_ends_that_session_at_loudvoice(
         api_faults,
         sandbox_client,
         JOHN,
-        lambda: sandbox_client.fault("dynamodb", "PutItem", "error_500", count=EVERY_ATTEMPT),
+        lambda: _store_writes_fail(sandbox_client),
     )
     sandbox_client.clear_faults()
 
@@ -134,7 +139,7 @@ def test_a_session_that_cannot_be_ended_either_is_counted_for_the_alarm(
     api_faults: Api, sandbox: Any, sandbox_client: SandboxClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def store_and_loudvoice_fail() -> None:
-        sandbox_client.fault("dynamodb", "PutItem", "error_500", count=EVERY_ATTEMPT)
+        _store_writes_fail(sandbox_client)
         sandbox_client.fault("loudvoice", "session_delete", "error_500", count=EVERY_ATTEMPT)
 
     reply = _when_loudvoice_answers(api_faults, sandbox_client, JOHN, store_and_loudvoice_fail)
@@ -161,7 +166,7 @@ def test_a_store_fault_while_changing_metadata_leaves_no_live_session_the_store_
         api_faults,
         sandbox_client,
         renamed,
-        lambda: sandbox_client.fault("dynamodb", "PutItem", "error_500", count=EVERY_ATTEMPT),
+        lambda: _store_writes_fail(sandbox_client),
     )
     sandbox_client.clear_faults()
     sandbox_client.latency(0)
