@@ -8,6 +8,7 @@ to stop cleanly (SIGTERM), waits for it and exits with its code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -15,7 +16,9 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -28,8 +31,51 @@ _LOG = logging.getLogger("local")
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def supervise() -> int:
-    """Start ``python -m local --serve`` in a new process group, forward stop signals to it, return its exit code."""
+_GROUP_EXIT_SECONDS = 10.0  # for the stack's last processes (workers, moto, multiprocessing's tracker) to exit
+
+
+def _group_members(pgid: int) -> set[int]:
+    """The processes of group ``pgid`` that have not exited (a zombie has: only its parent's bookkeeping is left)."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # no /proc (macOS): whether any process of the group is left at all
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return set()
+        except PermissionError:
+            pass
+        return {pgid}
+    members = set()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.add(int(entry.name))
+    return members
+
+
+def wait_for_group(pgid: int, seconds: float = _GROUP_EXIT_SECONDS) -> None:
+    """Return once no process of group ``pgid`` is left; after ``seconds``, kill what is (and say so).
+
+    The stack's children exit after it does (multiprocessing's resource tracker only when its pipe closes), so
+    `make dev` waits for them rather than leave them behind for a moment or for good.
+    """
+    deadline = time.monotonic() + seconds
+    while _group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if left := _group_members(pgid):
+        _LOG.warning("%d process(es) of the local stack did not exit within %g s: killing them", len(left), seconds)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
+def supervise(command: Sequence[str] | None = None) -> int:
+    """Start ``python -m local --serve`` in a new process group, forward stop signals to it, return its exit code
+    once every process of that group has exited."""
     requested: list[int] = []
     child: list[subprocess.Popen[bytes]] = []
 
@@ -40,10 +86,11 @@ def supervise() -> int:
 
     for signum in _STOP_SIGNALS:
         signal.signal(signum, forward)
-    child.append(subprocess.Popen([sys.executable, "-m", "local", "--serve"], process_group=0))
+    child.append(subprocess.Popen(list(command or [sys.executable, "-m", "local", "--serve"]), process_group=0))  # noqa: S603  # ours, or a test's
     if requested:
         child[0].terminate()
     code = child[0].wait()
+    wait_for_group(child[0].pid)
     # Stopped by the signal we forwarded before it could install its handler: still a requested, clean stop.
     return 0 if requested and code == -signal.SIGTERM else code
 
