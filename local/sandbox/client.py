@@ -117,5 +117,6 @@ class SandboxClient:
 
     def loudvoice_switches(self, **switches: Any) -> dict[str, Any]:
         """Make the LoudVoice sandbox misbehave: `plan_limit` (OneAll's 403 "limit exceeded" on every call),
-        `plain_errors` (refusals as HTML pages), `date_expiration` (the text new sessions carry); others kept."""
+        `plain_errors` (refusals as HTML pages), `date_expiration` (the text new sessions carry), `reuse_session` (a
+        start updates the author's newest live session), `page_size` (entries a list page holds); others kept."""
         return self._call("POST", "/loudvoice/switches", 200, switches).json()

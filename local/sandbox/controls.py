@@ -187,7 +187,7 @@ class ControlService(Service):
 
     def set_loudvoice_switches(self, request: Request, match: object) -> Response:
         """`POST /_sandbox/loudvoice/switches {"plan_limit": bool, "plain_errors": bool, "date_expiration": str|null,
-        "reuse_session": bool}`: the keys given are set, the others kept."""
+        "reuse_session": bool, "page_size": int|null}`: the keys given are set, the others kept."""
         body = _control_body(request)
         switches = self.state.loudvoice.switches
         unknown = set(body) - set(switches.as_dict())
@@ -199,6 +199,9 @@ class ControlService(Service):
         expiration = body.get("date_expiration")
         if expiration is not None and not isinstance(expiration, str):
             raise _invalid("date_expiration must be a string or null")
+        page_size = body.get("page_size")
+        if page_size is not None and (not isinstance(page_size, int) or isinstance(page_size, bool) or page_size < 1):
+            raise _invalid("page_size must be a positive integer or null")
         for key, setting in body.items():
             setattr(switches, key, setting)
         return Response.json(200, switches.as_dict())

@@ -33,6 +33,8 @@ _AUTHOR_NODE = "request->author_session->author"
 # OneAll's texts (VENDORS.md, "Evidence gathered later"): field errors and real "not found"s name the node.
 PLAN_LIMIT_INFO = "The API request limit of your plan has been exceeded; upgrade your plan or wait for the next period"
 UNKNOWN_SITE_INFO = "The subdomain [{site}] is not linked to any OneAll site"
+# A list answers 250 entries a page (VENDORS.md); `entries_per_page` asks for fewer, never for more.
+ENTRIES_PER_PAGE = 250
 
 
 @dataclass
@@ -96,6 +98,8 @@ class Switches:
     # LoudVoice's docs say a PUT "creates a new or updates the existing session" without saying which: off, each
     # start is a new session (beside the author's others); on, it updates the author's newest live session.
     reuse_session: bool = False
+    # At most this many entries a list page holds, whatever the request asks (a few sessions then span pages).
+    page_size: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +107,7 @@ class Switches:
             "plain_errors": self.plain_errors,
             "date_expiration": self.date_expiration,
             "reuse_session": self.reuse_session,
+            "page_size": self.page_size,
         }
 
 
@@ -292,7 +297,7 @@ class LoudVoiceWire(Service):
         return Response.json(status, self._envelope(request, status, "success", info, result))
 
     def session_list(self, request: Request, match: re.Match[str]) -> Response:
-        """`GET /loudvoice/authors/sessions.json[?filters=author_token:eq:<uuid>]`."""
+        """`GET /loudvoice/authors/sessions.json[?filters=author_token:eq:<uuid>][&page=N][&entries_per_page=M]`."""
         self._authenticate(request, match)
         filters = request.query_value("filters")
         author_token = None
@@ -301,15 +306,22 @@ class LoudVoiceWire(Service):
             if found is None:
                 raise lv_error(400, "Unsupported filters; use author_token:eq:<author_token>")
             author_token = found["token"]
-        entries = [_session_json(s) for s in self.backend.list_sessions(author_token)]
+        page = _positive(request.query_value("page"), "page", 1)
+        per_page = min(
+            _positive(request.query_value("entries_per_page"), "entries_per_page", ENTRIES_PER_PAGE),
+            ENTRIES_PER_PAGE,
+            self.backend.switches.page_size or ENTRIES_PER_PAGE,
+        )
+        sessions = self.backend.list_sessions(author_token)
+        entries = [_session_json(s) for s in sessions[(page - 1) * per_page : page * per_page]]
         pagination = {
-            "current_page": 1,
-            "total_pages": 1,
-            "entries_per_page": 250,
-            "total_entries": len(entries),
+            "current_page": page,
+            "total_pages": max(1, -(-len(sessions) // per_page)),
+            "entries_per_page": per_page,
+            "total_entries": len(sessions),
             "order": ["date_creation:desc"],
         }
-        result = {"data": {"author_sessions": {"pagination": pagination, "entries": entries[:250]}}}
+        result = {"data": {"author_sessions": {"pagination": pagination, "entries": entries}}}
         return Response.json(200, self._envelope(request, 200, "success", "Author sessions listed", result))
 
     def session_delete(self, request: Request, match: re.Match[str]) -> Response:
@@ -387,6 +399,15 @@ def _parse_session_start(request: Request) -> tuple[AuthorSpec, int]:
     fields = {k: author[k] for k in AUTHOR_FIELDS if k in author}
     spec = AuthorSpec(**{keys[0]: author[keys[0]]}, allow_create_new=allow_create_new, fields=fields)
     return spec, expires_in
+
+
+def _positive(value: str | None, name: str, default: int) -> int:
+    """A positive whole number from the query string, ``default`` when absent; else OneAll's 400."""
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise lv_error(400, f"The parameter [{name}] must be a positive number")
+    return int(value)
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:

@@ -176,6 +176,51 @@ def test_list_sessions_with_filter(sandbox_url: str) -> None:
     assert len(everything.json()["response"]["result"]["data"]["author_sessions"]["entries"]) == 2
 
 
+def _page(url: str, author_token: str, **params: Any) -> tuple[list[str], dict[str, Any]]:
+    listed = requests.get(
+        f"{url}/loudvoice/loudvoice/authors/sessions.json",
+        params={"filters": f"author_token:eq:{author_token}", **params},
+        auth=LV_AUTH,
+        timeout=5,
+    )
+    assert listed.status_code == 200, listed.text
+    sessions = listed.json()["response"]["result"]["data"]["author_sessions"]
+    return [s["author_session_token"] for s in sessions["entries"]], sessions["pagination"]
+
+
+def test_a_list_spans_pages_newest_first(sandbox_server: SandboxServer) -> None:
+    """`page` and `entries_per_page` walk the list; the `page_size` switch makes a few sessions span pages."""
+    started = []
+    for index in range(5):
+        started.append(
+            _session(lv_start(sandbox_server.url, FULL_AUTHOR), 200 if index else 201)["author_session_token"]
+        )
+        sandbox_server.state.clock.advance(1)  # one creation second each: the order is well defined
+    author = _session(lv_start(sandbox_server.url, FULL_AUTHOR), 200)
+    started.append(author["author_session_token"])
+    newest_first = started[::-1]
+
+    _switch(sandbox_server.url, page_size=4)
+    first, pagination = _page(sandbox_server.url, author["author"]["author_token"])
+    second, later = _page(sandbox_server.url, author["author"]["author_token"], page=2)
+    beyond, _ = _page(sandbox_server.url, author["author"]["author_token"], page=3)
+
+    assert first + second == newest_first and beyond == []
+    assert pagination == {**pagination, "current_page": 1, "total_pages": 2, "entries_per_page": 4, "total_entries": 6}
+    assert later["current_page"] == 2
+    fewer, asked = _page(sandbox_server.url, author["author"]["author_token"], entries_per_page=2, page=3)
+    assert fewer == newest_first[4:] and asked["total_pages"] == 3
+
+
+@pytest.mark.parametrize("params", [{"page": "0"}, {"page": "x"}, {"entries_per_page": "-1"}])
+def test_a_list_refuses_a_page_that_is_no_positive_number(sandbox_url: str, params: dict[str, str]) -> None:
+    listed = requests.get(
+        f"{sandbox_url}/loudvoice/loudvoice/authors/sessions.json", params=params, auth=LV_AUTH, timeout=5
+    )
+    assert listed.status_code == 400
+    assert params.popitem()[0] in _info(listed)
+
+
 def _switch(url: str, **switches: Any) -> requests.Response:
     return requests.post(f"{url}/_sandbox/loudvoice/switches", json=switches, timeout=5)
 
@@ -244,6 +289,7 @@ def test_the_date_expiration_switch_and_reset(sandbox_url: str) -> None:
         "plain_errors": False,
         "date_expiration": None,
         "reuse_session": False,
+        "page_size": None,
     }
 
 
@@ -260,7 +306,16 @@ def test_the_reuse_session_switch_updates_the_authors_live_session(sandbox_url: 
 
 
 @pytest.mark.parametrize(
-    "body", [{"plan_limit": "yes"}, {"date_expiration": 5}, {"reuse_session": "yes"}, {"other": True}]
+    "body",
+    [
+        {"plan_limit": "yes"},
+        {"date_expiration": 5},
+        {"reuse_session": "yes"},
+        {"page_size": 0},
+        {"page_size": True},
+        {"page_size": "2"},
+        {"other": True},
+    ],
 )
 def test_the_switches_refuse_what_they_do_not_know(sandbox_url: str, body: dict[str, Any]) -> None:
     assert requests.post(f"{sandbox_url}/_sandbox/loudvoice/switches", json=body, timeout=5).status_code == 400
